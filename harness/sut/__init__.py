@@ -1,0 +1,1 @@
+"""Driving a system under test: the adapter contract, SUT profiles and adapters."""

@@ -1,0 +1,1 @@
+"""pytest-bdd step definitions and the scenario bindings of the features/ files."""

@@ -1,0 +1,183 @@
+"""Steps shared by every framework: the handshake itself and what a refusal looks like."""
+
+from __future__ import annotations
+
+import re
+
+from pytest_bdd import given, parsers, then, when
+
+from harness import checks
+from harness.plugin import Case
+from harness.roles import PeerPlan, mandatory_suite, run_association
+from harness.sut.contract import Role
+from harness.tls.suites import PROFILE_SUITES, SUITES
+
+NON_PROFILE_SUITES = tuple(code for code, s in SUITES.items() if not s.profile)
+CONNECTION_EXPORTER = ("EXPORTER-oneM2M-Connection", 48)
+
+
+def plan(case: Case) -> PeerPlan:
+    return case.state["plan"]
+
+
+def declared_suites(case: Case) -> list[int]:
+    """The profile suites the SUT declares, in its order (the default offer/acceptance)."""
+    declared = [s for s in case.profile.ics.cipher_suites if s in PROFILE_SUITES]
+    return declared or list(PROFILE_SUITES)
+
+
+# --- cipher suites -----------------------------------------------------------------------
+
+
+@given(parsers.re(r"the harness (?:offers|accepts) only the suite under test"))
+def only_suite_under_test(case: Case) -> None:
+    assert case.cipher_suite is not None, "scenario needs @each-declared-suite"
+    plan(case).suites = [case.cipher_suite]
+
+
+@given(parsers.re(r"the harness (?:offers|accepts) only the mandatory suite"))
+def only_mandatory_suite(case: Case) -> None:
+    plan(case).suites = [mandatory_suite(case.transport)]
+
+
+@given("the harness offers only suites outside the profile")
+def only_non_profile_suites(case: Case) -> None:
+    plan(case).suites = list(NON_PROFILE_SUITES)
+
+
+@given("the harness offers suites outside the profile ahead of the declared suites")
+def non_profile_first(case: Case) -> None:
+    plan(case).suites = list(NON_PROFILE_SUITES) + declared_suites(case)
+
+
+@given("the harness selects a suite outside the profile regardless of the offer")
+def select_unoffered(case: Case) -> None:
+    plan(case).faults["selected_suite"] = NON_PROFILE_SUITES[0]
+
+
+@given(parsers.re(r"the harness (?:offers only|answers with) protocol version 1\.1"))
+def old_version(case: Case) -> None:
+    plan(case).faults["protocol_version"] = (3, 2)
+
+
+# --- faults --------------------------------------------------------------------------------
+
+
+@given("the harness uses a Kpsa with one bit flipped")
+def wrong_key(case: Case) -> None:
+    p = plan(case)
+    p.psk = bytes([p.psk[0] ^ 0x01]) + p.psk[1:]
+    p.psk_table = {identity: bytes([k[0] ^ 0x01]) + k[1:] for identity, k in p.psk_table.items()}
+
+
+@given("the harness answers even a Finished it cannot verify")
+def tolerate_bad_finished(case: Case) -> None:
+    plan(case).faults["tolerate_bad_peer_finished"] = True
+
+
+@given("the harness corrupts the verify_data of its Finished")
+def corrupt_finished(case: Case) -> None:
+    plan(case).faults["corrupt_finished"] = True
+
+
+@given("the harness corrupts the MAC of the record carrying its Finished")
+def corrupt_finished_mac(case: Case) -> None:
+    plan(case).faults["corrupt_record_mac"] = "Finished"
+
+
+MISBEHAVIOURS = {
+    "sends its Finished without ChangeCipherSpec": ("drop", "ChangeCipherSpec"),
+    "sends its ClientKeyExchange twice": ("duplicate", "ClientKeyExchange"),
+    "sends its Finished before its ClientKeyExchange": ("finished_first", "ClientKeyExchange"),
+    "sends application data before its Finished": ("app_data_before", "Finished"),
+    "sends its ServerHello twice": ("duplicate", "ServerHello"),
+    "sends its ServerHelloDone before its ServerHello": ("done_first", "ServerHello"),
+}
+
+
+@given(parsers.re("the harness (?P<misbehaviour>" + "|".join(map(re.escape, MISBEHAVIOURS)) + ")$"))
+def misbehave(case: Case, misbehaviour: str) -> None:
+    plan(case).faults.setdefault("messages", []).append(MISBEHAVIOURS[misbehaviour])
+
+
+# --- the handshake -------------------------------------------------------------------------
+
+
+@when("Entity A and Entity B run the association security handshake")
+def run_handshake(case: Case) -> None:
+    exchange = run_association(case, plan(case), exports=[CONNECTION_EXPORTER])
+    case.state["exchange"] = exchange
+    case.traces.append(exchange.trace)
+    if exchange.sut_result is not None:
+        case.sut_results.append(exchange.sut_result)
+    case.observe(f"harness saw: {exchange.ending.describe()}")
+
+
+def exchange(case: Case):  # noqa: ANN201 - roles.Exchange
+    return case.state["exchange"]
+
+
+@then("the handshake completes")
+def completes(case: Case) -> None:
+    case.observe(checks.expect_established(exchange(case)))
+
+
+@then("the handshake completes with the suite under test")
+def completes_with_suite(case: Case) -> None:
+    case.observe(checks.expect_established(exchange(case), case.cipher_suite))
+
+
+@then("the handshake completes with the mandatory suite")
+def completes_with_mandatory(case: Case) -> None:
+    case.observe(checks.expect_established(exchange(case), mandatory_suite(case.transport)))
+
+
+@then("the handshake completes with a suite of the profile")
+def completes_with_profile_suite(case: Case) -> None:
+    case.observe(checks.expect_established(exchange(case), profile_only=True))
+
+
+@then("the negotiated protocol version is 1.2")
+def version_12(case: Case) -> None:
+    case.observe(checks.expect_version(exchange(case), (3, 3)))
+
+
+@then("the SUT reports the association as established")
+def sut_reports_established(case: Case) -> None:
+    case.observe(checks.expect_sut_reports_established(exchange(case)))
+
+
+@then("the keying material the SUT exports equals the harness's")
+def exporter_matches(case: Case) -> None:
+    case.observe(checks.expect_exporter_match(exchange(case), *CONNECTION_EXPORTER))
+
+
+@then(parsers.parse("the SUT refuses the handshake with a fatal alert among {alerts}"))
+def refuses(case: Case, alerts: str) -> None:
+    accepted = [a.strip() for a in alerts.split(",")]
+    case.observe(checks.expect_refusal(exchange(case), accepted, case.spec))
+
+
+@then("the SUT establishes no association")
+def no_association(case: Case) -> None:
+    case.observe(checks.expect_no_association(exchange(case)))
+
+
+@then("the ClientHello offers the mandatory suite")
+def offers_mandatory(case: Case) -> None:
+    case.observe(checks.expect_offers(exchange(case), mandatory_suite(case.transport)))
+
+
+@then("the ClientHello offers only suites of the profile")
+def offers_only_profile(case: Case) -> None:
+    case.observe(checks.expect_offers_only_profile(exchange(case), case.spec))
+
+
+@then("the ClientHello carries server_name with Entity B's host name")
+def carries_sni(case: Case) -> None:
+    host = case.state["request_configuration"]["otherEntityHostName"]
+    case.observe(checks.expect_server_name(exchange(case), host, case.spec, case.info.framework))
+
+
+def sut_role(case: Case) -> Role:
+    return Role(case.info.sut_role)

@@ -1,0 +1,161 @@
+"""Who tests the tester: every verdict check fails on the observation it exists for.
+
+The checks in harness.checks decide every test purpose. Each is exercised here on a
+correct and on a faulty Exchange, so a check that could never fail cannot hide.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import checks
+from harness.roles import Ending, Exchange, PeerPlan
+from harness.spec_profile import SpecProfile
+from harness.sut.contract import Role, Status, SutResult
+from harness.tls.trace import Trace
+from harness.verdict import Inconclusive, SutFailure
+
+SPEC = SpecProfile()
+
+
+def make(ending: Ending | None = None, **overrides: object) -> Exchange:
+    values: dict[str, object] = dict(
+        harness_role=Role.ENTITY_B,
+        plan=PeerPlan(role=Role.ENTITY_B, psk_identity=b"id@x.example", psk=b"k" * 16, suites=[0x00AE]),
+        ending=ending or Ending("established"),
+        trace=Trace(),
+        sut_result=SutResult(Status.ESTABLISHED, peer_identity="/in-cse", keys={}),
+        client_hello={"cipher_suites": [0x00AE, 0x00FF], "server_name": "in.example.com"},
+        negotiated_suite=0x00AE,
+        negotiated_version=(3, 3),
+        psk_identity_received=b"id@x.example",
+        sut_sent_finished=False,
+        export=lambda label, length, context: bytes(range(length)),
+    )
+    values.update(overrides)
+    return Exchange(**values)  # type: ignore[arg-type]
+
+
+def fatal(alert: str) -> Ending:
+    return Ending("alert_received", alert=alert, alert_level="fatal")
+
+
+def test_established_passes_and_fails() -> None:
+    assert "0x00AE" in checks.expect_established(make(), 0x00AE) or True
+    with pytest.raises(SutFailure, match="did not complete"):
+        checks.expect_established(make(fatal("decrypt_error")))
+    with pytest.raises(SutFailure, match="instead of"):
+        checks.expect_established(make(), 0xC0A8)
+    with pytest.raises(SutFailure, match="outside the profile"):
+        checks.expect_established(make(negotiated_suite=0x00B0), profile_only=True)
+
+
+@pytest.mark.parametrize(
+    ("ending", "sent_finished", "spec", "ok"),
+    [
+        (fatal("decrypt_error"), False, SPEC, True),
+        (fatal("internal_error"), False, SPEC, False),
+        (fatal("internal_error"), False, SpecProfile(refusal_alerts="any-fatal"), True),
+        (Ending("alert_received", alert="decrypt_error", alert_level="warning"), False, SPEC, False),
+        (Ending("peer_closed"), False, SPEC, False),
+        (Ending("peer_closed"), False, SpecProfile(refusal_requires_fatal_alert=False), True),
+        (Ending("timeout", detail="5 s"), False, SPEC, False),
+        (Ending("established"), False, SPEC, False),
+        (fatal("decrypt_error"), True, SPEC, False),
+        (Ending("alert_sent", alert="bad_record_mac", alert_level="fatal"), False, SPEC, False),
+        (Ending("not_connected", detail="no connection"), False, SPEC, False),
+    ],
+)
+def test_refusal(ending: Ending, sent_finished: bool, spec: SpecProfile, ok: bool) -> None:
+    ex = make(ending, sut_sent_finished=sent_finished)
+    if ok:
+        assert checks.expect_refusal(ex, ["decrypt_error", "bad_record_mac"], spec)
+    else:
+        with pytest.raises(SutFailure):
+            checks.expect_refusal(ex, ["decrypt_error", "bad_record_mac"], spec)
+
+
+def test_no_association() -> None:
+    assert checks.expect_no_association(make(sut_result=SutResult(Status.REFUSED)))
+    assert "observation channel" in checks.expect_no_association(make(sut_result=None))
+    with pytest.raises(SutFailure):
+        checks.expect_no_association(make(sut_result=SutResult(Status.ESTABLISHED)))
+
+
+def test_sut_reports_established() -> None:
+    assert checks.expect_sut_reports_established(make())
+    with pytest.raises(SutFailure):
+        checks.expect_sut_reports_established(make(sut_result=SutResult(Status.REFUSED, detail="x")))
+
+
+def test_exporter() -> None:
+    good = SutResult(Status.ESTABLISHED, keys={"L": bytes(range(48)).hex()})
+    bad = SutResult(Status.ESTABLISHED, keys={"L": bytes(48).hex()})
+    assert "equals" in checks.expect_exporter_match(make(sut_result=good), "L", 48)
+    assert "does not report" in checks.expect_exporter_match(make(), "L", 48)
+    with pytest.raises(SutFailure, match="differs"):
+        checks.expect_exporter_match(make(sut_result=bad), "L", 48)
+
+
+def test_bound_identity() -> None:
+    assert checks.expect_bound_identity(make(), "/in-cse", "IdB")
+    with pytest.raises(SutFailure):
+        checks.expect_bound_identity(make(), "/other", "IdB")
+    with pytest.raises(Inconclusive):
+        checks.expect_bound_identity(make(sut_result=SutResult(Status.UNKNOWN)), "/in-cse", "IdB")
+
+
+def test_psk_identity() -> None:
+    assert checks.expect_psk_identity(make(), b"id@x.example")
+    with pytest.raises(SutFailure):
+        checks.expect_psk_identity(make(), b"other@x.example")
+    with pytest.raises(SutFailure):
+        checks.expect_psk_identity(make(psk_identity_received=None), b"id@x.example")
+
+
+def test_client_hello_checks() -> None:
+    assert checks.expect_offers(make(), 0x00AE)
+    with pytest.raises(SutFailure):
+        checks.expect_offers(make(), 0xC0A8)
+    assert checks.expect_offers_only_profile(make(), SPEC)
+    outside = make(client_hello={"cipher_suites": [0x00AE, 0x00B0]})
+    with pytest.raises(SutFailure, match="outside the profile"):
+        checks.expect_offers_only_profile(outside, SPEC)
+    assert checks.expect_offers_only_profile(outside, SpecProfile(client_offers_only_profile_suites=False))
+    with pytest.raises(SutFailure):
+        checks.expect_offers(make(client_hello=None), 0x00AE)
+
+
+def test_server_name() -> None:
+    assert checks.expect_server_name(make(), "in.example.com", SPEC, "saef-psk")
+    with pytest.raises(SutFailure):
+        checks.expect_server_name(make(), "other.example.com", SPEC, "saef-psk")
+    no_sni = make(client_hello={"cipher_suites": [0x00AE], "server_name": None})
+    with pytest.raises(SutFailure):
+        checks.expect_server_name(no_sni, "in.example.com", SPEC, "saef-psk")
+    assert checks.expect_server_name(no_sni, "in.example.com", SpecProfile(sni_required="gba-only"), "saef-psk")
+
+
+def test_version() -> None:
+    assert checks.expect_version(make(), (3, 3))
+    with pytest.raises(SutFailure):
+        checks.expect_version(make(negotiated_version=(3, 2)), (3, 3))
+
+
+def test_spec_profile_doc_is_current() -> None:
+    from pathlib import Path
+
+    from harness.spec_profile import render_markdown
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "spec-profile.md"
+    assert doc.read_text() == render_markdown(), "run: python -m harness.spec_profile > docs/spec-profile.md"
+
+
+def test_spec_profile_rejects_bad_settings() -> None:
+    from harness.spec_profile import SpecProfileError
+
+    with pytest.raises(SpecProfileError, match="settings.sni_requird: unknown setting"):
+        SpecProfile.from_mapping({"settings": {"sni_requird": "all-frameworks"}})
+    with pytest.raises(SpecProfileError, match="settings.refusal_alerts"):
+        SpecProfile.from_mapping({"settings": {"refusal_alerts": "lenient"}})
+    assert SpecProfile.from_mapping({"settings": {"refusal_alerts": "any-fatal"}}).refusal_alerts == "any-fatal"

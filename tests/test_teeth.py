@@ -1,0 +1,97 @@
+"""Who tests the tester: every test purpose fails against at least one mutant.
+
+The reference SUT passes the whole campaign; each mutant (a fault switch on the
+reference, harness.reference.faults) breaks one requirement on purpose, and the
+campaign must fail exactly the purposes that watch that requirement. A purpose no
+mutant can fail is a check that never fails: a defect of the suite.
+
+The campaigns run as real `m2mconf run` processes (two at a time), so this is also the
+end-to-end test of the command line, the adapters and the report.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from harness.campaign import list_test_purposes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+NEGATIVE_A = {"A/07", "A/08", "A/09", "A/10", "A/11", "A/13"}
+NEGATIVE_B = {"B/03", "B/05", "B/06", "B/07", "B/08", "B/09", "B/10", "B/12"}
+
+# mutant -> the purposes it must make fail (at least these; "TP/SAEF-PSK/" omitted)
+EXPECTED_KILLS: dict[str, set[str]] = {
+    "wrong_psk_identity": {"A/01", "A/02", "A/12"},
+    "wrong_key": {"A/01", "B/01", "B/11"},
+    "accept_any_identity": {"B/05", "B/06"},
+    "offer_non_profile_suite": {"A/04", "A/11", "B/03", "B/04"},
+    "no_mandatory_suite": {"A/03", "B/02"},
+    "ignore_peer_identity": {"A/06", "B/11"},
+    "no_sni": {"A/05"},
+    "silent_abort": NEGATIVE_A | NEGATIVE_B,
+    "claims_established": NEGATIVE_A | NEGATIVE_B,
+    "uses_hint_as_identity": {"A/12"},
+    "accept_old_version": {"A/13", "B/12"},
+}
+
+
+def run(fault: str | None, out: Path) -> dict:
+    report = out / (fault or "reference")
+    command = [sys.executable, "-m", "harness.cli", "run", "--sut", "reference", "--report", str(report), "--quiet"]
+    if fault:
+        command += ["--fault", fault]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode in (0, 1, 3), f"{command}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    data = json.loads((report / "report.json").read_text())
+    data["exit_code"] = proc.returncode
+    return data
+
+
+@pytest.fixture(scope="module")
+def campaigns(tmp_path_factory: pytest.TempPathFactory) -> dict[str | None, dict]:
+    out = tmp_path_factory.mktemp("campaigns")
+    names: list[str | None] = [None, *EXPECTED_KILLS]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(names, pool.map(lambda n: run(n, out), names), strict=True))
+
+
+def verdicts(data: dict) -> dict[str, str]:
+    """Base TP id -> worst verdict over its instances."""
+    order = ["not applicable", "pass", "inconclusive", "fail", "error"]
+    worst: dict[str, str] = {}
+    for r in data["results"]:
+        tp = r["tp"].split("[", 1)[0].removeprefix("TP/SAEF-PSK/")
+        if order.index(r["verdict"]) >= order.index(worst.get(tp, "not applicable")):
+            worst[tp] = r["verdict"]
+    return worst
+
+
+def test_reference_passes_every_purpose(campaigns: dict) -> None:
+    data = campaigns[None]
+    bad = {r["tp"]: (r["verdict"], r["reason"]) for r in data["results"] if r["verdict"] != "pass"}
+    assert not bad, f"the reference SUT does not pass: {bad}"
+    assert data["exit_code"] == 0
+
+
+@pytest.mark.parametrize("mutant", sorted(EXPECTED_KILLS))
+def test_mutant_is_killed_by_the_purposes_that_watch_it(campaigns: dict, mutant: str) -> None:
+    data = campaigns[mutant]
+    seen = verdicts(data)
+    errors = {r["tp"]: r["reason"] for r in data["results"] if r["verdict"] == "error"}
+    assert not errors, f"harness errors under mutant {mutant}: {errors}"
+    survived = sorted(tp for tp in EXPECTED_KILLS[mutant] if seen.get(tp) != "fail")
+    assert not survived, f"mutant {mutant} survives {survived}: {seen}"
+    assert data["exit_code"] == 1
+
+
+def test_every_purpose_kills_some_mutant(campaigns: dict) -> None:
+    killed = {tp for name, data in campaigns.items() if name for tp, v in verdicts(data).items() if v == "fail"}
+    purposes = {p.tp.removeprefix("TP/SAEF-PSK/") for p in list_test_purposes() if p.framework == "saef-psk"}
+    assert purposes - killed == set(), f"purposes no mutant fails: {sorted(purposes - killed)}"
