@@ -1,0 +1,86 @@
+"""Progress of a long campaign on the terminal (or a CI log).
+
+One line per finished purpose, ``[ 7/42] pass TP/SAEF-PSK/B/WRONG-KEY (0.04 s)``, with
+the reason on the next line when the verdict is not pass, so a CI log alone tells what
+went wrong. On a TTY, passes overwrite a single status line and only non-pass lines
+stay; nothing ever requires a TTY. The campaign plugin calls :meth:`Progress.start`
+and :meth:`Progress.update`; the CLI calls :meth:`Progress.finish` after writing the
+reports.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from harness.results import CampaignResult, TpResult
+from harness.verdict import Verdict
+
+
+class Progress:
+    def __init__(
+        self, stream: TextIO | None = None, *, quiet: bool = False, tty: bool | None = None
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.quiet = quiet
+        if tty is None:
+            isatty = getattr(self.stream, "isatty", None)
+            tty = bool(isatty and isatty())
+        self.tty = tty
+        self.total = 0
+        self.done = 0
+        self._status_shown = False
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+
+    def _clear_status(self) -> None:
+        if self._status_shown:
+            self._write("\r\x1b[2K")
+            self._status_shown = False
+
+    def start(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        if not self.quiet:
+            self._write(f"running {total} test purpose instance{'s' if total != 1 else ''}\n")
+
+    def line(self, result: TpResult) -> str:
+        """``[ 7/42] pass TP/... (0.04 s)``, numbered by completion order."""
+        width = len(str(max(self.total, self.done)))
+        return (
+            f"[{self.done:>{width}}/{self.total}] {result.verdict} "
+            f"{result.tp} ({result.duration:.2f} s)"
+        )
+
+    def update(self, result: TpResult) -> None:
+        self.done += 1
+        if self.quiet:
+            return
+        line = self.line(result)
+        if result.verdict is Verdict.PASS and self.tty:
+            self._clear_status()
+            self._write(line)
+            self._status_shown = True
+            return
+        self._clear_status()
+        text = line + "\n"
+        if result.verdict is not Verdict.PASS and result.reason:
+            text += f"        {result.reason}\n"
+        self._write(text)
+
+    def summary(self, result: CampaignResult) -> str:
+        counts = result.counts()
+        parts = ", ".join(f"{counts[str(v)]} {v}" for v in Verdict if counts[str(v)])
+        duration = f" in {result.finished - result.started:.1f} s" if result.finished else ""
+        return f"{len(result.results)} test purpose instances{duration}: {parts or 'none run'}"
+
+    def finish(self, result: CampaignResult, report_path: Path | str | None = None) -> None:
+        """The counts line and where the report is. Printed even when quiet."""
+        self._clear_status()
+        text = self.summary(result) + "\n"
+        if report_path is not None:
+            text += f"report: {report_path}\n"
+        self._write(text)
