@@ -86,7 +86,7 @@ def run_campaign(options: CampaignOptions) -> CampaignResult:
         str(STEPS_DIR),
         f"--rootdir={ROOT}",
         "-p", "no:cacheprovider",
-        "-qq", "--no-header", "--no-summary", "-p", "no:randomly",
+        "-o", "addopts=", "-p", "no:terminal", "-p", "no:randomly",
     ]
     if options.allure and importlib.util.find_spec("allure_pytest") is not None:
         args += ["--alluredir", str(report_dir / "allure-results"), "--clean-alluredir"]

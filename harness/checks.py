@@ -35,10 +35,10 @@ def expect_refusal(ex: Exchange, accepted: Collection[str], spec: SpecProfile) -
     """The SUT refused: it sent a fatal alert (one the RFC names for this case, or any
     fatal alert under S-06) and never its own ChangeCipherSpec/Finished."""
     ending = ex.ending
-    if ex.sut_sent_finished:
+    if ex.sut_accepted:
         raise SutFailure(
-            "the SUT continued the handshake (it sent ChangeCipherSpec and Finished) "
-            f"instead of refusing; then: {ending.describe()}"
+            f"the SUT continued the handshake (it {ex.sut_accepted}) instead of refusing; "
+            f"then: {ending.describe()}"
         )
     if ending.kind == "established":
         raise SutFailure("the SUT completed the handshake instead of refusing it")

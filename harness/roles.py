@@ -85,7 +85,7 @@ class Exchange:
     negotiated_suite: int | None
     negotiated_version: tuple[int, int] | None
     psk_identity_received: bytes | None  # what the SUT as Entity A presented
-    sut_sent_finished: bool
+    sut_accepted: str | None  # what the SUT did that shows it accepted our flight
     export: Callable[[bytes, int, bytes | None], bytes]
 
 

@@ -29,7 +29,7 @@ def make(ending: Ending | None = None, **overrides: object) -> Exchange:
         negotiated_suite=0x00AE,
         negotiated_version=(3, 3),
         psk_identity_received=b"id@x.example",
-        sut_sent_finished=False,
+        sut_accepted=None,
         export=lambda label, length, context: bytes(range(length)),
     )
     values.update(overrides)
@@ -67,7 +67,7 @@ def test_established_passes_and_fails() -> None:
     ],
 )
 def test_refusal(ending: Ending, sent_finished: bool, spec: SpecProfile, ok: bool) -> None:
-    ex = make(ending, sut_sent_finished=sent_finished)
+    ex = make(ending, sut_accepted="sent ChangeCipherSpec and Finished" if sent_finished else None)
     if ok:
         assert checks.expect_refusal(ex, ["decrypt_error", "bad_record_mac"], spec)
     else:

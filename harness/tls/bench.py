@@ -1,0 +1,84 @@
+"""Benchmark helpers: how many PSK handshakes per second the engine does.
+
+Used by a benchmark script; kept here so it always drives the current engine. Two
+measures: in memory (engine cost only) and over loopback TCP (engine plus sockets, a
+server thread accepting one connection per handshake).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from harness.tls.engine import (
+    ClientConfig,
+    ClientConnection,
+    ServerConfig,
+    ServerConnection,
+    run_in_memory,
+)
+from harness.tls.transport import run_client, run_server_once
+
+IDENTITY = b"bench@m2mconf"
+PSK = bytes(range(16))
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    mode: str  # "memory" | "loopback"
+    suite: int
+    handshakes: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.handshakes / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _pair(suite: int) -> tuple[ClientConnection, ServerConnection]:
+    client = ClientConnection(ClientConfig(IDENTITY, PSK, [suite]))
+    server = ServerConnection(ServerConfig({IDENTITY: PSK}, [suite]))
+    return client, server
+
+
+def handshakes_in_memory(n: int, suite: int = 0x00AE) -> BenchResult:
+    start = time.perf_counter()
+    for _ in range(n):
+        client, server = _pair(suite)
+        client.start()
+        run_in_memory(client, server)
+        if not (client.established and server.established):
+            raise RuntimeError(f"benchmark handshake failed: {client.error or server.error}")
+    return BenchResult("memory", suite, n, time.perf_counter() - start)
+
+
+def handshakes_over_loopback(n: int, suite: int = 0x00AE, timeout: float = 5.0) -> BenchResult:
+    """n client handshakes against a server thread on 127.0.0.1, one TCP connection each."""
+    failures: list[str] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        address = listener.getsockname()[:2]
+
+        def serve() -> None:
+            for _ in range(n):
+                _, server = _pair(suite)
+                outcome = run_server_once(server, listener, timeout)
+                if outcome.kind != "established":
+                    failures.append(outcome.reason)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        start = time.perf_counter()
+        thread.start()
+        for _ in range(n):
+            client, _ = _pair(suite)
+            outcome = run_client(client, address, timeout)
+            if outcome.kind != "established":
+                failures.append(outcome.reason)
+        thread.join(timeout)
+        seconds = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"benchmark handshakes failed: {failures[:3]}")
+    return BenchResult("loopback", suite, n, seconds)

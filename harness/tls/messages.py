@@ -1,0 +1,356 @@
+"""Handshake message codecs: bodies (without the framing header) to and from fields.
+
+ClientHello, ServerHello and the extensions come from tlslite-ng; the RFC 4279 messages
+tlslite lacks (PSK / DHE_PSK ServerKeyExchange and ClientKeyExchange) are written here
+with tlslite's Parser and Writer. Every decoder returns a plain, JSON-serialisable dict
+of fields for the trace and raises ProtocolError(decode_error) on a malformed body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tlslite.extensions import SNIExtension, TLSExtension
+from tlslite.messages import ClientHello, ServerHello
+from tlslite.utils.codec import DecodeError, Parser, Writer
+
+from harness.tls import alerts
+from harness.tls.alerts import ProtocolError
+from harness.tls.suites import suite_name
+
+HELLO_REQUEST = 0
+CLIENT_HELLO = 1
+SERVER_HELLO = 2
+CERTIFICATE = 11
+SERVER_KEY_EXCHANGE = 12
+CERTIFICATE_REQUEST = 13
+SERVER_HELLO_DONE = 14
+CERTIFICATE_VERIFY = 15
+CLIENT_KEY_EXCHANGE = 16
+FINISHED = 20
+
+MESSAGE_NAMES = {
+    HELLO_REQUEST: "HelloRequest",
+    CLIENT_HELLO: "ClientHello",
+    SERVER_HELLO: "ServerHello",
+    CERTIFICATE: "Certificate",
+    SERVER_KEY_EXCHANGE: "ServerKeyExchange",
+    CERTIFICATE_REQUEST: "CertificateRequest",
+    SERVER_HELLO_DONE: "ServerHelloDone",
+    CERTIFICATE_VERIFY: "CertificateVerify",
+    CLIENT_KEY_EXCHANGE: "ClientKeyExchange",
+    FINISHED: "Finished",
+}
+MESSAGE_TYPES = {name: code for code, name in MESSAGE_NAMES.items()}
+
+EXT_SERVER_NAME = 0
+EXT_EXTENDED_MASTER_SECRET = 23
+EXT_RENEGOTIATION_INFO = 0xFF01
+EXTENSION_NAMES = {
+    0: "server_name",
+    1: "max_fragment_length",
+    5: "status_request",
+    10: "supported_groups",
+    11: "ec_point_formats",
+    13: "signature_algorithms",
+    15: "heartbeat",
+    16: "application_layer_protocol_negotiation",
+    22: "encrypt_then_mac",
+    23: "extended_master_secret",
+    35: "session_ticket",
+    0xFF01: "renegotiation_info",
+}
+
+
+def message_name(msg_type: int) -> str:
+    return MESSAGE_NAMES.get(msg_type, f"handshake_{msg_type}")
+
+
+def _version_text(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+def _parse_with_header(body: bytes) -> Parser:
+    """tlslite's hello parsers expect the uint24 length before the body."""
+    return Parser(bytearray(len(body).to_bytes(3, "big") + body))
+
+
+@dataclass
+class Hello:
+    """The parts of a ClientHello / ServerHello the state machines use."""
+
+    version: tuple[int, int]
+    random: bytes
+    session_id: bytes
+    cipher_suites: list[int]  # ServerHello: the one selected suite
+    compression_methods: list[int]
+    extensions: list[tuple[int, bytes]] = field(default_factory=list)
+    has_extensions_block: bool = False
+
+    def extension(self, ext_type: int) -> bytes | None:
+        for kind, data in self.extensions:
+            if kind == ext_type:
+                return data
+        return None
+
+    @property
+    def server_name(self) -> str | None:
+        data = self.extension(EXT_SERVER_NAME)
+        if data is None:
+            return None
+        try:
+            sni = SNIExtension().parse(Parser(bytearray(data)))
+        except (DecodeError, SyntaxError, ValueError, IndexError):
+            return None
+        for entry in sni.serverNames or []:
+            if entry.name_type == 0:
+                return bytes(entry.name).decode("utf-8", errors="replace")
+        return None
+
+    def fields(self, client: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "version": _version_text(self.version),
+            "random": self.random.hex(),
+            "session_id": self.session_id.hex(),
+        }
+        if client:
+            out["cipher_suites"] = list(self.cipher_suites)
+            out["cipher_suite_names"] = [suite_name(c) for c in self.cipher_suites]
+            out["compression_methods"] = list(self.compression_methods)
+        else:
+            out["cipher_suite"] = self.cipher_suites[0]
+            out["cipher_suite_name"] = suite_name(self.cipher_suites[0])
+            out["compression_method"] = self.compression_methods[0]
+        out["extensions"] = [
+            {"type": kind, "name": EXTENSION_NAMES.get(kind, f"ext_{kind}"), "data": data.hex()}
+            for kind, data in self.extensions
+        ]
+        out["server_name"] = self.server_name
+        out["extended_master_secret"] = self.extension(EXT_EXTENDED_MASTER_SECRET) is not None
+        return out
+
+
+def _extensions_of(message: Any) -> tuple[list[tuple[int, bytes]], bool]:
+    exts = message.extensions
+    if exts is None:
+        return [], False
+    out = []
+    for ext in exts:
+        out.append((ext.extType, bytes(ext.extData)))
+    return out, True
+
+
+def _tls_extension(ext_type: int, data: bytes) -> TLSExtension:
+    return TLSExtension(extType=ext_type).create(bytearray(data))
+
+
+def sni_extension_data(host_name: str) -> bytes:
+    return bytes(SNIExtension().create(bytearray(host_name, "utf-8")).extData)
+
+
+def encode_client_hello(hello: Hello) -> bytes:
+    exts = (
+        [_tls_extension(k, d) for k, d in hello.extensions] if hello.has_extensions_block else None
+    )
+    message = ClientHello().create(
+        hello.version,
+        bytearray(hello.random),
+        bytearray(hello.session_id),
+        list(hello.cipher_suites),
+        extensions=exts,
+    )
+    message.compression_methods = list(hello.compression_methods)
+    return bytes(message.write())[4:]
+
+
+def decode_client_hello(body: bytes) -> Hello:
+    try:
+        message = ClientHello().parse(_parse_with_header(body))
+    except (DecodeError, SyntaxError, ValueError, IndexError) as exc:
+        raise ProtocolError(alerts.DECODE_ERROR, f"malformed ClientHello: {exc}") from exc
+    extensions, block = _extensions_of(message)
+    return Hello(
+        tuple(message.client_version),  # type: ignore[arg-type]
+        bytes(message.random),
+        bytes(message.session_id),
+        list(message.cipher_suites),
+        list(message.compression_methods),
+        extensions,
+        block,
+    )
+
+
+def encode_server_hello(hello: Hello) -> bytes:
+    exts = (
+        [_tls_extension(k, d) for k, d in hello.extensions] if hello.has_extensions_block else None
+    )
+    message = ServerHello().create(
+        hello.version,
+        bytearray(hello.random),
+        bytearray(hello.session_id),
+        hello.cipher_suites[0],
+        extensions=exts,
+    )
+    message.compression_method = hello.compression_methods[0]
+    return bytes(message.write())[4:]
+
+
+def decode_server_hello(body: bytes) -> Hello:
+    try:
+        message = ServerHello().parse(_parse_with_header(body))
+    except (DecodeError, SyntaxError, ValueError, IndexError) as exc:
+        raise ProtocolError(alerts.DECODE_ERROR, f"malformed ServerHello: {exc}") from exc
+    extensions, block = _extensions_of(message)
+    return Hello(
+        tuple(message.server_version),  # type: ignore[arg-type]
+        bytes(message.random),
+        bytes(message.session_id),
+        [message.cipher_suite],
+        [message.compression_method],
+        extensions,
+        block,
+    )
+
+
+# RFC 4279 messages ------------------------------------------------------------------
+
+
+@dataclass
+class ServerKeyExchange:
+    """RFC 4279 ServerKeyExchange: psk_identity_hint, plus unsigned DH parameters for DHE_PSK."""
+
+    psk_identity_hint: bytes
+    dh_p: int | None = None
+    dh_g: int | None = None
+    dh_ys: int | None = None
+
+    def fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"psk_identity_hint": self.psk_identity_hint.hex()}
+        if self.dh_p is not None:
+            out.update(
+                dh_p=_int_hex(self.dh_p),
+                dh_g=_int_hex(self.dh_g or 0),
+                dh_Ys=_int_hex(self.dh_ys or 0),
+            )
+        return out
+
+
+@dataclass
+class ClientKeyExchange:
+    """RFC 4279 ClientKeyExchange: psk_identity, plus dh_Yc for DHE_PSK."""
+
+    psk_identity: bytes
+    dh_yc: int | None = None
+
+    def fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"psk_identity": self.psk_identity.hex()}
+        if self.dh_yc is not None:
+            out["dh_Yc"] = _int_hex(self.dh_yc)
+        return out
+
+
+def _int_hex(value: int) -> str:
+    return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big").hex()
+
+
+def int_to_bytes(value: int) -> bytes:
+    return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
+
+
+def _add_opaque16(writer: Writer, data: bytes) -> None:
+    writer.add(len(data), 2)
+    writer.bytes += bytearray(data)
+
+
+def encode_server_key_exchange(ske: ServerKeyExchange) -> bytes:
+    w = Writer()
+    _add_opaque16(w, ske.psk_identity_hint)
+    if ske.dh_p is not None:
+        for value in (ske.dh_p, ske.dh_g, ske.dh_ys):
+            _add_opaque16(w, int_to_bytes(value or 0))
+    return bytes(w.bytes)
+
+
+def _opaque16_list(body: bytes, count: int, what: str) -> list[bytes]:
+    p = Parser(bytearray(body))
+    try:
+        items = [bytes(p.getVarBytes(2)) for _ in range(count)]
+    except (DecodeError, SyntaxError, ValueError, IndexError) as exc:
+        raise ProtocolError(alerts.DECODE_ERROR, f"malformed {what}: {exc}") from exc
+    if p.getRemainingLength():
+        raise ProtocolError(
+            alerts.DECODE_ERROR, f"{what} has {p.getRemainingLength()} trailing octets"
+        )
+    return items
+
+
+def decode_server_key_exchange(body: bytes, dhe: bool) -> ServerKeyExchange:
+    if not dhe:
+        (hint,) = _opaque16_list(body, 1, "PSK ServerKeyExchange")
+        return ServerKeyExchange(hint)
+    hint, p, g, ys = _opaque16_list(body, 4, "DHE_PSK ServerKeyExchange")
+    if not p or not g or not ys:
+        raise ProtocolError(alerts.DECODE_ERROR, "empty DH parameter in ServerKeyExchange")
+    return ServerKeyExchange(
+        hint, int.from_bytes(p, "big"), int.from_bytes(g, "big"), int.from_bytes(ys, "big")
+    )
+
+
+def encode_client_key_exchange(cke: ClientKeyExchange, dh_length: int = 0) -> bytes:
+    """``dh_length`` pads dh_Yc to the size of p, as OpenSSL and GnuTLS send it."""
+    w = Writer()
+    _add_opaque16(w, cke.psk_identity)
+    if cke.dh_yc is not None:
+        _add_opaque16(
+            w, cke.dh_yc.to_bytes(max(dh_length, (cke.dh_yc.bit_length() + 7) // 8), "big")
+        )
+    return bytes(w.bytes)
+
+
+def decode_client_key_exchange(body: bytes, dhe: bool) -> ClientKeyExchange:
+    if not dhe:
+        (identity,) = _opaque16_list(body, 1, "PSK ClientKeyExchange")
+        return ClientKeyExchange(identity)
+    identity, yc = _opaque16_list(body, 2, "DHE_PSK ClientKeyExchange")
+    if not yc:
+        raise ProtocolError(alerts.DECODE_ERROR, "empty dh_Yc")
+    return ClientKeyExchange(identity, int.from_bytes(yc, "big"))
+
+
+def decode_finished(body: bytes) -> bytes:
+    if len(body) != 12:
+        raise ProtocolError(
+            alerts.DECODE_ERROR, f"Finished verify_data is {len(body)} octets, not 12"
+        )
+    return body
+
+
+def encode_alert(level: int, description: int) -> bytes:
+    return bytes([level, description])
+
+
+def decode_alert(payload: bytes) -> tuple[int, int]:
+    if len(payload) != 2:
+        raise ProtocolError(alerts.DECODE_ERROR, f"alert record of {len(payload)} octets")
+    return payload[0], payload[1]
+
+
+def describe(msg_type: int, body: bytes, dhe: bool | None = None) -> dict[str, Any]:
+    """Best-effort decoded fields for the trace; never raises (fields on error say why)."""
+    try:
+        if msg_type == CLIENT_HELLO:
+            return decode_client_hello(body).fields(client=True)
+        if msg_type == SERVER_HELLO:
+            return decode_server_hello(body).fields(client=False)
+        if msg_type == SERVER_KEY_EXCHANGE:
+            return decode_server_key_exchange(body, bool(dhe)).fields()
+        if msg_type == CLIENT_KEY_EXCHANGE:
+            return decode_client_key_exchange(body, bool(dhe)).fields()
+        if msg_type == FINISHED:
+            return {"verify_data": body.hex()}
+        if msg_type == SERVER_HELLO_DONE:
+            return {}
+    except ProtocolError as exc:
+        return {"decode_error": exc.reason, "body": body.hex()}
+    return {"body": body.hex()}

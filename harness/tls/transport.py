@@ -1,0 +1,233 @@
+"""Thin blocking socket layer over the sans-IO engine (TLS over TCP, loopback only).
+
+Every wait is bounded by a deadline; the trace records the endpoints and every wire
+chunk. The ``Outcome`` says how the run ended, in the words a verdict needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from harness.tls.engine import (
+    AlertInfo,
+    ApplicationDataReceived,
+    ClientConnection,
+    Connection,
+    ServerConnection,
+)
+
+OutcomeKind = Literal[
+    "established",
+    "alert_received",
+    "alert_sent",
+    "peer_closed",
+    "timeout",
+    "closed",
+    "not_connected",
+]
+Until = Literal["established", "closed", "quiet"]
+RECV_SIZE = 65536
+
+
+@dataclass
+class Outcome:
+    kind: OutcomeKind
+    reason: str
+    alert: AlertInfo | None = None  # the alert received or sent, for those kinds
+    application_data: bytes = b""  # everything the peer sent after the handshake
+    connection: Connection | None = field(default=None, repr=False)
+
+    @property
+    def established(self) -> bool:
+        return bool(self.connection and self.connection.established)
+
+
+def _outcome(conn: Connection, kind: OutcomeKind | None, reason: str, data: bytes) -> Outcome:
+    """Alerts decide the kind first: a fatal alert explains more than a TCP close."""
+    if conn.alert_sent is not None and conn.alert_sent.description != "close_notify":
+        return Outcome(
+            "alert_sent",
+            f"harness sent {conn.alert_sent.level} alert {conn.alert_sent.description}: {conn.error or ''}".rstrip(
+                ": "
+            ),
+            conn.alert_sent,
+            data,
+            conn,
+        )
+    if conn.alert_received is not None and conn.alert_received.description != "close_notify":
+        return Outcome(
+            "alert_received",
+            f"peer sent {conn.alert_received.level} alert {conn.alert_received.description}",
+            conn.alert_received,
+            data,
+            conn,
+        )
+    if kind is None:
+        if conn.established:
+            kind, reason = "established", reason or "handshake completed"
+            if conn.alert_received is not None:
+                reason += "; peer sent close_notify"
+            elif conn.alert_sent is not None:
+                reason += "; harness sent close_notify"
+        else:
+            kind = "closed"
+    if kind == "closed" and conn.alert_received is not None:
+        reason = "peer sent close_notify" + ("" if conn.established else " during the handshake")
+    return Outcome(kind, reason, conn.alert_received or conn.alert_sent, data, conn)
+
+
+def _flush(conn: Connection, sock: socket.socket) -> None:
+    data = conn.data_to_send()
+    if data:
+        conn.trace.add_wire("sent", data)
+        sock.sendall(data)
+
+
+def drive(
+    conn: Connection,
+    sock: socket.socket,
+    deadline: float,
+    until: Until = "established",
+    quiet: float = 0.2,
+    application_data: bytes | None = None,
+) -> Outcome:
+    """Run ``conn`` over a connected socket until ``until`` or the deadline.
+
+    until="established": stop when the handshake completes (or fails).
+    until="closed": after the handshake, send ``application_data`` if given and read
+    until the peer closes (close_notify, alert or TCP close) or the deadline.
+    until="quiet": like "closed" but also stop after ``quiet`` seconds without data.
+    """
+    conn.trace.local = sock.getsockname()[:2]
+    conn.trace.remote = sock.getpeername()[:2]
+    received = bytearray()
+    sent_app = False
+    quiet_since: float | None = None
+    try:
+        while True:
+            _flush(conn, sock)
+            if (
+                conn.established
+                and not sent_app
+                and application_data is not None
+                and not conn.closed
+            ):
+                conn.send_application_data(application_data, now=time.time())
+                sent_app = True
+                _flush(conn, sock)
+            if conn.closed:
+                return _outcome(conn, None, "", bytes(received))
+            if conn.established and until == "established":
+                return _outcome(conn, "established", "handshake completed", bytes(received))
+            now = time.monotonic()
+            remaining = deadline - now
+            if remaining <= 0:
+                if conn.established:
+                    return _outcome(
+                        conn,
+                        "established",
+                        "handshake completed; peer kept the connection open",
+                        bytes(received),
+                    )
+                return _outcome(
+                    conn, "timeout", f"peer silent in state {conn.state}", bytes(received)
+                )
+            wait = remaining
+            if until == "quiet" and conn.established:
+                quiet_since = quiet_since or now
+                wait = min(remaining, max(0.0, quiet_since + quiet - now))
+                if wait <= 0:
+                    return _outcome(
+                        conn, "established", "handshake completed; peer quiet", bytes(received)
+                    )
+            sock.settimeout(wait)
+            try:
+                data = sock.recv(RECV_SIZE)
+            except TimeoutError:
+                continue
+            except (ConnectionResetError, BrokenPipeError) as exc:
+                _flush_quietly(conn, sock)
+                return _outcome(
+                    conn,
+                    "peer_closed",
+                    f"connection reset by peer in state {conn.state}: {exc}",
+                    bytes(received),
+                )
+            if not data:
+                return _outcome(
+                    conn,
+                    "peer_closed",
+                    f"peer closed TCP without an alert in state {conn.state}",
+                    bytes(received),
+                )
+            quiet_since = None
+            conn.trace.add_wire("received", data)
+            for event in conn.receive(data, now=time.time()):
+                if isinstance(event, ApplicationDataReceived):
+                    received += event.data
+    except (ConnectionResetError, BrokenPipeError) as exc:
+        return _outcome(
+            conn,
+            "peer_closed",
+            f"connection reset by peer in state {conn.state}: {exc}",
+            bytes(received),
+        )
+
+
+def _flush_quietly(conn: Connection, sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        _flush(conn, sock)
+
+
+def run_client(
+    conn: ClientConnection,
+    address: tuple[str, int],
+    timeout: float,
+    until: Until = "established",
+    application_data: bytes | None = None,
+) -> Outcome:
+    """Connect, handshake (and optionally exchange data), close the socket."""
+    deadline = time.monotonic() + timeout
+    try:
+        sock = socket.create_connection(address, timeout=timeout)
+    except OSError as exc:
+        return Outcome(
+            "not_connected", f"cannot connect to {address[0]}:{address[1]}: {exc}", connection=conn
+        )
+    with sock:
+        conn.start(now=time.time())
+        outcome = drive(conn, sock, deadline, until, application_data=application_data)
+        _close(conn, sock)
+    return outcome
+
+
+def run_server_once(
+    conn: ServerConnection,
+    listening_socket: socket.socket,
+    timeout: float,
+    until: Until = "established",
+    application_data: bytes | None = None,
+) -> Outcome:
+    """Accept one connection on ``listening_socket`` and drive ``conn`` on it."""
+    deadline = time.monotonic() + timeout
+    listening_socket.settimeout(timeout)
+    try:
+        sock, _ = listening_socket.accept()
+    except TimeoutError:
+        return Outcome("timeout", "no client connected within the bound", connection=conn)
+    with sock:
+        conn.start(now=time.time())
+        outcome = drive(conn, sock, deadline, until, application_data=application_data)
+        _close(conn, sock)
+    return outcome
+
+
+def _close(conn: Connection, sock: socket.socket) -> None:
+    """Polite end: close_notify if the connection is still open, then TCP close."""
+    if not conn.closed and conn.established:
+        conn.close(now=time.time())
+    _flush_quietly(conn, sock)
