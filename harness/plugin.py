@@ -140,9 +140,10 @@ class CampaignPlugin:
         if not tags:
             return
         if "transport" in metafunc.fixturenames:
-            transports = [t for t in Transport if t in self.profile.ics.transports] or [
-                Transport.TLS
-            ]
+            # Every transport the suite knows; the ICS decides later which are applicable,
+            # so a TLS-only SUT's report still lists the DTLS instances as not applicable.
+            only = {t.split(":", 1)[1] for t in tags if t.startswith("transport:")}
+            transports = [t for t in Transport if not only or t.value in only]
             metafunc.parametrize("transport", transports, ids=[str(t) for t in transports])
         if "cipher_suite" in metafunc.fixturenames:
             if EACH_DECLARED_SUITE in tags:

@@ -4,7 +4,8 @@ Tags carry the metadata (TLS-Anvil keeps it in metadata.json; here the feature f
 the single source): ``@TP/SAEF-PSK/B/05`` names the test purpose, ``@SAEF-PSK-05`` a
 requirement of REQUIREMENTS.md, ``@role:entity_b`` the role the SUT plays,
 ``@framework:saef-psk`` the framework, ``@each-declared-suite`` asks for one run per
-cipher suite the SUT declares.
+cipher suite the SUT declares, ``@transport:dtls`` restricts a purpose to one transport
+(the others run on every transport the SUT declares).
 """
 
 from __future__ import annotations
@@ -34,8 +35,14 @@ class TestPurposeInfo:
         framework = next((t.split(":", 1)[1] for t in tags if t.startswith("framework:")), "")
         role = next((t.split(":", 1)[1] for t in tags if t.startswith("role:")), "")
         requirements = tuple(sorted((t for t in tags if REQUIREMENT_TAG.match(t)), key=_req_key))
-        flags = frozenset(t for t in tags if t == EACH_DECLARED_SUITE)
+        flags = frozenset(t for t in tags if t == EACH_DECLARED_SUITE or t.startswith("transport:"))
         return cls(tp or f"TP/?/{title}", title, feature, framework, role, requirements, flags)
+
+    @property
+    def transports(self) -> frozenset[str] | None:
+        """The transports the purpose is about (``@transport:dtls``); None: every one."""
+        named = frozenset(f.split(":", 1)[1] for f in self.flags if f.startswith("transport:"))
+        return named or None
 
     def matches(self, expressions: list[str]) -> bool:
         """--select: a TP id or glob (TP/SAEF-PSK/B/*), a requirement ID, or a word of

@@ -39,8 +39,8 @@ MATERIAL = re.compile(r"Keying material: ([0-9A-F]+)")
 WAIT = 10.0  # bound of every wait here; a passing run takes well under a second each
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
+def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
@@ -48,11 +48,11 @@ def free_port() -> int:
 class Server:
     """`openssl s_server` in the background, its output collected line by line."""
 
-    def __init__(self, args: list[str]) -> None:
-        self.port = free_port()
+    def __init__(self, args: list[str], dtls: bool = False) -> None:
+        self.port = free_port(socket.SOCK_DGRAM if dtls else socket.SOCK_STREAM)
         self.process = subprocess.Popen(
             ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-naccept", "1"]
-            + ["-tls1_2", "-nocert", *args],
+            + ["-dtls1_2" if dtls else "-tls1_2", "-nocert", *args],
             stdin=subprocess.PIPE,  # EOF on stdin would stop it
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -61,7 +61,7 @@ class Server:
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
-        while (line := self.lines.get(timeout=WAIT)) != "ACCEPT":
+        while not ((line := self.lines.get(timeout=WAIT)) or "").startswith("ACCEPT"):
             assert line is not None, f"s_server failed: {self.output}"
 
     def _pump(self) -> None:
@@ -143,9 +143,10 @@ def s_server_for(profile: SutProfile, key: str | None = None, cipher: str = "ALL
     ]  # fmt: skip
 
 
-def s_client(port: int, key: str, identity: str, cipher: str) -> str:
+def s_client(port: int, key: str, identity: str, cipher: str, dtls: bool = False) -> str:
     run = subprocess.run(
-        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-tls1_2"]
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}"]
+        + ["-dtls1_2" if dtls else "-tls1_2"]
         + ["-psk", key, "-psk_identity", identity, "-servername", "in-cse.m2m.example.com"]
         + ["-cipher", f"{cipher}:@SECLEVEL=0", "-keymatexport", LABEL, "-keymatexportlen", "48"],
         stdin=subprocess.DEVNULL,
@@ -198,16 +199,29 @@ def test_entity_a_shim_refused_on_wrong_key(profile_a: SutProfile, servers: list
     assert result.peer_identity is None
 
 
-def test_entity_a_shim_dtls_is_unsupported(profile_a: SutProfile) -> None:
-    req = request_a(profile_a, 9, [0xC0A8])
+@pytest.mark.parametrize(
+    ("suite", "name"), [(0xC0A8, "PSK-AES128-CCM8"), (0xC0AA, "DHE-PSK-AES128-CCM8")]
+)
+def test_entity_a_shim_over_dtls(
+    profile_a: SutProfile, servers: list[Server], suite: int, name: str
+) -> None:
+    assert "dtls" in {str(t) for t in profile_a.ics.transports}
+    server = Server(s_server_for(profile_a, cipher=name), dtls=True)
+    servers.append(server)
+    req = request_a(profile_a, server.port, [0x00AE, 0xC0A8, 0xC0AA])
     req.transport = Transport.DTLS
     session = make_adapter(profile_a).start(req)
     try:
         result = session.result(WAIT)
     finally:
         session.stop()
-    assert result.status is Status.UNSUPPORTED
-    assert "DTLS" in result.detail
+    output = server.finish()
+    assert result.status is Status.ESTABLISHED, (result, output)
+    assert result.cipher_suite == suite
+    assert result.peer_identity == "/in-cse-1"
+    match = MATERIAL.search(output)
+    assert match, output
+    assert result.keys == {LABEL: match.group(1).lower()}
 
 
 # --- Entity B shim ----------------------------------------------------------------------
@@ -223,6 +237,31 @@ def test_entity_b_shim_establishes(profile_b: SutProfile, suite: int, name: str)
         assert address is not None and address.host == "127.0.0.1" and address.port > 0
         entity = profile_b.configuration(Role.ENTITY_B)["authorizedEntities"][0]
         output = s_client(address.port, entity["kpsaKey"], entity["kpsaId"], name)
+        result = session.result(WAIT)
+    finally:
+        session.stop()
+    assert result.status is Status.ESTABLISHED, (result, output)
+    assert result.cipher_suite == suite
+    assert result.psk_identity == "sensor-1@in-cse.m2m.example.com"
+    assert result.peer_identity == "/Cae-sensor-1"
+    match = MATERIAL.search(output)
+    assert match, output
+    assert result.keys == {LABEL: match.group(1).lower()}
+
+
+@pytest.mark.parametrize(
+    ("suite", "name"), [(0xC0A8, "PSK-AES128-CCM8"), (0x00AE, "PSK-AES128-CBC-SHA256")]
+)
+def test_entity_b_shim_over_dtls(profile_b: SutProfile, suite: int, name: str) -> None:
+    assert "dtls" in {str(t) for t in profile_b.ics.transports}
+    req = request_b(profile_b, [0xC0A8, 0x00AE])
+    req.transport = Transport.DTLS
+    session = make_adapter(profile_b).start(req)
+    try:
+        address = session.wait_ready(WAIT)
+        assert address is not None and address.port > 0
+        entity = profile_b.configuration(Role.ENTITY_B)["authorizedEntities"][0]
+        output = s_client(address.port, entity["kpsaKey"], entity["kpsaId"], name, dtls=True)
         result = session.result(WAIT)
     finally:
         session.stop()

@@ -215,7 +215,7 @@ def test_result_bound_when_thread_still_running() -> None:
     [
         (Role.MAF, Framework.SAEF_MAF, Transport.TLS),
         (Role.ENTITY_A, Framework.SAEF_CERT, Transport.TLS),
-        (Role.ENTITY_B, Framework.SAEF_PSK, Transport.DTLS),
+        (Role.MEF, Framework.SBF_PSK, Transport.DTLS),
     ],
 )
 def test_not_applicable(role: Role, framework: Framework, transport: Transport) -> None:

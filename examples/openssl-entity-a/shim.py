@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""m2mconf command-adapter shim: OpenSSL's `s_client` as Entity A (SAEF-PSK, TLS 1.2).
+"""m2mconf command-adapter shim: OpenSSL's `s_client` as Entity A (SAEF-PSK, TLS 1.2
+over TCP or DTLS 1.2 over UDP).
 
 The model for a lab's own shim (docs/adapter-contract.md): read the request file named
 in argv[1], run the implementation once, print JSON-line events on stdout and exit
@@ -8,7 +9,10 @@ Standard library only, so it can be copied anywhere.
 
 `openssl s_client` is run with stdin at EOF, so it exits right after the handshake;
 `-msg` makes it print every handshake message and alert, which is how the shim knows
-whether the handshake completed and which alert was sent or received.
+whether the handshake completed and which alert was sent or received. For DTLS
+(`-dtls1_2`, UDP) OpenSSL 3.0's `-msg` names no message ("Not TLS data or unknown
+version ... content_type=N") but prints each record's bytes, so the shim reads the
+handshake type or alert from the first bytes instead.
 """
 
 from __future__ import annotations
@@ -39,6 +43,17 @@ ALERT = re.compile(r"^(<<<|>>>) .*Alert \[length [0-9a-fA-F]+\], (fatal|warning)
 FINISHED_RECEIVED = re.compile(r"^<<< .*Handshake \[length [0-9a-fA-F]+\], Finished")
 SESSION_CIPHER = re.compile(r"^\s*Cipher\s*: (\S+)")
 KEYING_MATERIAL = re.compile(r"^\s*Keying material: ([0-9A-Fa-f]+)")
+DTLS_RECORD = re.compile(
+    r"^(<<<|>>>) Not TLS data or unknown version \(version=\d+, content_type=(\d+)\)"
+)
+DTLS_ALERT, DTLS_HANDSHAKE, DTLS_FINISHED = 21, 22, 20  # content types, handshake type
+ALERT_NAMES = {  # RFC 5246 / RFC 4279 AlertDescription codes, as OpenSSL's -msg names them
+    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac",
+    22: "record_overflow", 40: "handshake_failure", 47: "illegal_parameter",
+    50: "decode_error", 51: "decrypt_error", 70: "protocol_version",
+    71: "insufficient_security", 80: "internal_error", 90: "user_canceled",
+    100: "no_renegotiation", 110: "unsupported_extension", 115: "unknown_psk_identity",
+}  # fmt: skip
 
 
 def emit(event: str, **fields: Any) -> None:
@@ -57,8 +72,8 @@ def main() -> None:
         unsupported(f"this shim plays entity_a only, not {request['role']}")
     if request["framework"] != "saef-psk":
         unsupported(f"this shim implements saef-psk only, not {request['framework']}")
-    if request["transport"] != "tls":
-        unsupported("this shim runs TLS 1.2 only (DTLS: not yet)")
+    if request["transport"] not in ("tls", "dtls"):
+        unsupported(f"this shim runs TLS 1.2 or DTLS 1.2, not {request['transport']}")
     config = request["configuration"]
     suites = [OPENSSL_NAMES.get(int(code, 16)) for code in request["cipher_suites"]]
     names = [name for name in suites if name]
@@ -68,7 +83,7 @@ def main() -> None:
     command = [
         "openssl", "s_client",
         "-connect", f"{connect['host']}:{connect['port']}",
-        "-tls1_2", "-msg",
+        "-dtls1_2" if request["transport"] == "dtls" else "-tls1_2", "-msg",
         "-psk", config["kpsaKey"],
         "-psk_identity", config["kpsaId"],
         "-servername", config["otherEntityHostName"],
@@ -101,15 +116,40 @@ def main() -> None:
     report(output, run.returncode, config, exported)
 
 
-def report(lines: list[str], code: int, config: dict[str, Any], export: dict | None) -> None:
-    finished = any(FINISHED_RECEIVED.match(line) for line in lines)
-    alert = None
+def dtls_records(lines: list[str]) -> list[tuple[str, int, bytes]]:
+    """(direction, content_type, first bytes) of each DTLS record -msg printed: the
+    header line names the content type, the next line holds the record's first bytes."""
+    records = []
+    for line, following in zip(lines, lines[1:], strict=False):
+        match = DTLS_RECORD.match(line)
+        if match and match.group(2) != "256":  # 256: OpenSSL's entry for the header bytes
+            try:
+                body = bytes.fromhex(following.strip())
+            except ValueError:
+                continue
+            records.append((match.group(1), int(match.group(2)), body))
+    return records
+
+
+def first_fatal_alert(lines: list[str]) -> str | None:
     for line in lines:
         match = ALERT.match(line)
         if match and match.group(2) == "fatal":
             direction = "received" if match.group(1) == "<<<" else "sent"
-            alert = f"{match.group(3)} ({direction})"
-            break
+            return f"{match.group(3)} ({direction})"
+    for arrow, content_type, body in dtls_records(lines):
+        if content_type == DTLS_ALERT and len(body) >= 2 and body[0] == 2:
+            direction = "received" if arrow == "<<<" else "sent"
+            return f"{ALERT_NAMES.get(body[1], f'alert_{body[1]}')} ({direction})"
+    return None
+
+
+def report(lines: list[str], code: int, config: dict[str, Any], export: dict | None) -> None:
+    finished = any(FINISHED_RECEIVED.match(line) for line in lines) or any(
+        arrow == "<<<" and content_type == DTLS_HANDSHAKE and body[:1] == bytes([DTLS_FINISHED])
+        for arrow, content_type, body in dtls_records(lines)
+    )
+    alert = first_fatal_alert(lines)
     established = finished and alert is None and code == 0
     cipher = next((m.group(1) for m in map(SESSION_CIPHER.match, lines) if m), None)
     keys = {}

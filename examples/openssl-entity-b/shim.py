@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""m2mconf command-adapter shim: OpenSSL's `s_server` as Entity B (SAEF-PSK, TLS 1.2).
+"""m2mconf command-adapter shim: OpenSSL's `s_server` as Entity B (SAEF-PSK, TLS 1.2
+over TCP or DTLS 1.2 over UDP).
 
 The model for a lab's own server-side shim (docs/adapter-contract.md): listen, print
 the ready event with the address, report the handshake once it is over, and exit.
@@ -12,6 +13,10 @@ Limits of the OpenSSL CLI, reported honestly rather than worked around:
   one key. The shim reports the identity it received; it binds the association to an
   IdA only when that identity is the authorized kpsaId.
 - s_server quits when its stdin reaches EOF, so the shim keeps a pipe to it open.
+- Over DTLS (`-dtls1_2`, UDP) s_server always does the cookie exchange (it sends a
+  HelloVerifyRequest without `-listen`), and OpenSSL 3.0's `-msg` names no message
+  ("Not TLS data or unknown version ... content_type=N"), so the shim reads the
+  handshake type or alert from the record bytes printed on the next line.
 """
 
 from __future__ import annotations
@@ -46,6 +51,17 @@ ESTABLISHED = re.compile(r"^CIPHER is (\S+)")
 KEYING_MATERIAL = re.compile(r"^\s*Keying material: ([0-9A-Fa-f]+)")
 CLIENT_KEY_EXCHANGE = re.compile(r"^<<< .*Handshake \[length [0-9a-fA-F]+\], ClientKeyExchange")
 EXPORT_FAILED = re.compile(r"^\s*Error$")
+DTLS_RECORD = re.compile(
+    r"^(<<<|>>>) Not TLS data or unknown version \(version=\d+, content_type=(\d+)\)"
+)
+DTLS_ALERT, DTLS_HANDSHAKE, DTLS_CLIENT_KEY_EXCHANGE = 21, 22, 16
+ALERT_NAMES = {  # RFC 5246 / RFC 4279 AlertDescription codes, as OpenSSL's -msg names them
+    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac",
+    22: "record_overflow", 40: "handshake_failure", 47: "illegal_parameter",
+    50: "decode_error", 51: "decrypt_error", 70: "protocol_version",
+    71: "insufficient_security", 80: "internal_error", 90: "user_canceled",
+    100: "no_renegotiation", 110: "unsupported_extension", 115: "unknown_psk_identity",
+}  # fmt: skip
 UNEXPECTED_IDENTITY = re.compile(
     r"^PSK warning: client identity not what we expected \(got '(.*)' expected"
 )
@@ -60,9 +76,9 @@ def unsupported(reason: str) -> None:
     sys.exit(UNSUPPORTED)
 
 
-def free_port(host: str) -> int:
+def free_port(host: str, kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
     """A port nobody listens on now (s_server would not tell which one it chose)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
 
@@ -74,8 +90,9 @@ def main() -> None:
         unsupported(f"this shim plays entity_b only, not {request['role']}")
     if request["framework"] != "saef-psk":
         unsupported(f"this shim implements saef-psk only, not {request['framework']}")
-    if request["transport"] != "tls":
-        unsupported("this shim runs TLS 1.2 only (DTLS: not yet)")
+    dtls = request["transport"] == "dtls"
+    if request["transport"] not in ("tls", "dtls"):
+        unsupported(f"this shim runs TLS 1.2 or DTLS 1.2, not {request['transport']}")
     config = request["configuration"]
     entities = config.get("authorizedEntities") or []
     if len(entities) != 1:
@@ -89,11 +106,13 @@ def main() -> None:
     if not names:
         unsupported(f"none of {request['cipher_suites']} is known to OpenSSL's CLI")
     host = request["listen"]["host"]
-    port = request["listen"]["port"] or free_port(host)
+    port = request["listen"]["port"] or free_port(
+        host, socket.SOCK_DGRAM if dtls else socket.SOCK_STREAM
+    )
     command = [
         "openssl", "s_server",
         "-accept", f"{host}:{port}", "-naccept", "1",
-        "-tls1_2", "-nocert", "-msg",
+        "-dtls1_2" if dtls else "-tls1_2", "-nocert", "-msg",
         "-psk", entity["kpsaKey"],
         "-psk_identity", entity["kpsaId"],
         "-cipher", ":".join(names) + ":@SECLEVEL=0",
@@ -146,7 +165,8 @@ def serve(
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     try:
-        while (line := next_line(lines, deadline)) != "ACCEPT":
+        # "ACCEPT" (TCP) or "ACCEPT host:port" (UDP): s_server is bound and listening.
+        while not ((line := next_line(lines, deadline)) or "").startswith("ACCEPT"):
             if line is None:
                 print("\n".join(seen[-5:]), file=sys.stderr)
                 sys.exit(1)  # s_server could not listen (port taken, bad option...)
@@ -161,9 +181,24 @@ def serve(
     cipher = material = received_identity = alert = None
     key_exchange = False  # a psk_identity arrived (in the ClientKeyExchange)
     errors: list[str] = []
+    dtls_record: tuple[str, int] | None = None  # a DTLS record header line, bytes follow
     try:
         while (line := next_line(lines, deadline)) is not None:
-            if CLIENT_KEY_EXCHANGE.match(line):
+            if dtls_record is not None:
+                (arrow, content_type), dtls_record = dtls_record, None
+                try:
+                    body = bytes.fromhex(line.strip())
+                except ValueError:
+                    body = b""
+                if content_type == DTLS_HANDSHAKE and body[:1] == bytes([DTLS_CLIENT_KEY_EXCHANGE]):
+                    key_exchange = arrow == "<<<" or key_exchange
+                elif content_type == DTLS_ALERT and body[:1] == b"\x02" and alert is None:
+                    name = ALERT_NAMES.get(body[1], f"alert_{body[1]}") if len(body) > 1 else "?"
+                    alert = f"{name} ({'received' if arrow == '<<<' else 'sent'})"
+            elif match := DTLS_RECORD.match(line):
+                if match.group(2) != "256":  # 256: OpenSSL's entry for the header bytes
+                    dtls_record = (match.group(1), int(match.group(2)))
+            elif CLIENT_KEY_EXCHANGE.match(line):
                 key_exchange = True
             elif match := UNEXPECTED_IDENTITY.match(line):
                 received_identity = match.group(1)

@@ -2,8 +2,11 @@
 
 Names follow the seed's tables 9.1.x (kpsaId, kpsaKey, thisEntityIdentifier,
 otherEntityIdentifier) plus the two the PSK SAEF needs for SNI (otherEntityHostName on
-A, hostName on B). A missing or malformed field is a configuration error of the test
-case, reported as SutResult(status=error), never a refusal by the SUT.
+A, hostName on B). Over DTLS two optional transport settings apply to both roles:
+``mtu`` (the link MTU, largest UDP payload; default 1200) and ``retransmissionTimeout``
+(the initial retransmission timer in seconds; default 1.0, RFC 6347 4.2.4.1). A missing
+or malformed field is a configuration error of the test case, reported as
+SutResult(status=error), never a refusal by the SUT.
 """
 
 from __future__ import annotations
@@ -40,6 +43,38 @@ def _key(value: Any, name: str) -> bytes:
     return key
 
 
+MIN_MTU = 256
+"""Smallest link MTU accepted: a DTLS 1.2 PSK ClientHello must fit one datagram."""
+
+
+def _number(
+    configuration: dict[str, Any], name: str, default: float, low: float, high: float
+) -> float:
+    value = configuration.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{name} must be a number, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be within [{low}, {high}], got {value}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class DatagramSettings:
+    """DTLS transport settings (ignored over TLS)."""
+
+    mtu: int = 1200
+    retransmission_timeout: float = 1.0
+
+    @classmethod
+    def from_configuration(cls, configuration: dict[str, Any]) -> DatagramSettings:
+        return cls(
+            mtu=int(_number(configuration, "mtu", cls.mtu, MIN_MTU, 65507)),
+            retransmission_timeout=_number(
+                configuration, "retransmissionTimeout", cls.retransmission_timeout, 0.01, 60.0
+            ),
+        )
+
+
 @dataclass(frozen=True)
 class AuthorizedEntity:
     """One Entity A that B accepts: its KpsaId, Kpsa and identity IdA (SAEF-PSK-05)."""
@@ -57,6 +92,7 @@ class EntityAConfig:
     other_entity_id: str  # IdB: the identity A binds the association to (SAEF-PSK-06)
     other_host_name: str | None  # B's host name, sent as SNI
     application_data: bytes | None  # optional: sent once established, echo awaited
+    datagram: DatagramSettings = DatagramSettings()
 
     @classmethod
     def from_configuration(cls, configuration: dict[str, Any]) -> EntityAConfig:
@@ -68,6 +104,7 @@ class EntityAConfig:
             other_entity_id=_text(configuration, "otherEntityIdentifier") or "",
             other_host_name=_text(configuration, "otherEntityHostName", required=False),
             application_data=data.encode() if isinstance(data, str) else None,
+            datagram=DatagramSettings.from_configuration(configuration),
         )
 
 
@@ -77,6 +114,7 @@ class EntityBConfig:
     host_name: str | None
     authorized: tuple[AuthorizedEntity, ...]
     psk_identity_hint: str | None  # optional; RFC 4279 lets a server send none
+    datagram: DatagramSettings = DatagramSettings()
 
     @classmethod
     def from_configuration(cls, configuration: dict[str, Any]) -> EntityBConfig:
@@ -99,6 +137,7 @@ class EntityBConfig:
             host_name=_text(configuration, "hostName", required=False),
             authorized=tuple(entries),
             psk_identity_hint=_text(configuration, "pskIdentityHint", required=False),
+            datagram=DatagramSettings.from_configuration(configuration),
         )
 
     def lookup(self, psk_identity: bytes) -> AuthorizedEntity | None:

@@ -1,7 +1,7 @@
 """Entity A and Entity B of the Pre-Provisioned Symmetric Key SAEF (TS-0003 8.2.2.1).
 
-Each object runs ONE association attempt over a real TCP socket on loopback and
-reports it as a :class:`harness.sut.contract.SutResult`: the SUT's own account of
+Each object runs ONE association attempt over a real TCP socket (TLS 1.2) or UDP
+socket (DTLS 1.2, ``request.transport == "dtls"``) on loopback and reports it as a :class:`harness.sut.contract.SutResult`: the SUT's own account of
 which suite it negotiated, which psk_identity it used or received, which identity it
 bound the association to (SAEF-PSK-06/07), which alert it sent or received, and the
 RFC 5705 exporter values the test case asked for.
@@ -13,8 +13,12 @@ RFC 5705 exporter values the test case asked for.
   configured KpsaId (else unknown_psk_identity), binds the association to that entry's
   IdA, echoes application data for a short while, then closes.
 
+Over DTLS the same libssl endpoint runs behind a :class:`DatagramPump` instead of a
+:class:`SocketPump`; B additionally performs the cookie exchange (HelloVerifyRequest)
+and serves the first client address that completes it.
+
 Every behaviour a mutant may change goes through a :class:`FaultSet` hook. MAF, MEF
-and BSF roles become further classes beside these, reusing the endpoint and pump.
+and BSF roles become further classes beside these, reusing the endpoint and pumps.
 """
 
 from __future__ import annotations
@@ -28,19 +32,31 @@ from harness.reference.ciphers import cipher_list, known
 from harness.reference.config import (
     AuthorizedEntity,
     ConfigurationError,
+    DatagramSettings,
     EntityAConfig,
     EntityBConfig,
 )
+from harness.reference.datagram import CookieExchange, DatagramPump
 from harness.reference.endpoint import Deadline, PumpOutcome, SocketPump, TlsEndpoint
 from harness.reference.faults import FaultSet
 from harness.reference.libssl import AlertEvent, SslConnection, SslContext
-from harness.sut.contract import Address, ExportRequest, Role, Status, SutRequest, SutResult
+from harness.sut.contract import (
+    Address,
+    ExportRequest,
+    Role,
+    Status,
+    SutRequest,
+    SutResult,
+    Transport,
+)
 
 ECHO_WINDOW = 1.0
 """Upper bound (s) Entity B waits for application data after the handshake. The peer
 closing (close_notify or TCP EOF) ends the wait at once; this only bounds a silent peer."""
 CLOSE_LINGER = 1.0
 """Upper bound (s) to wait for the peer's close_notify after sending ours."""
+
+Pump = SocketPump | DatagramPump
 
 
 def export_key_name(export: ExportRequest) -> str:
@@ -103,6 +119,47 @@ class _Entity:
             with contextlib.suppress(OSError):
                 sock.close()
 
+    @property
+    def dtls(self) -> bool:
+        return self.request.transport is Transport.DTLS
+
+    def _datagram_pump(
+        self,
+        sock: socket.socket,
+        endpoint: TlsEndpoint,
+        deadline: Deadline,
+        settings: DatagramSettings,
+        *,
+        peer: tuple[str, int] | None = None,
+        cookies: CookieExchange | None = None,
+    ) -> DatagramPump:
+        return DatagramPump(
+            sock,
+            endpoint,
+            deadline,
+            peer=peer,
+            cookies=cookies,
+            mtu=settings.mtu,
+            retransmission_timeout=settings.retransmission_timeout,
+            send_on_failure=self.faults.send_alert_on_failure(),
+            retransmit=self.faults.retransmit(),
+            tear_down_on_bad_record=self.faults.tear_down_on_bad_record(),
+        )
+
+    @staticmethod
+    def _datagram_detail(pump: Pump) -> str:
+        """What only DTLS has to report: retransmissions, cookies, bad records."""
+        if not isinstance(pump, DatagramPump):
+            return ""
+        detail = f"; retransmissions {pump.retransmissions}"
+        if pump.cookies is not None:
+            detail += f"; HelloVerifyRequests {pump.cookies.sent}"
+        if pump.discarded:
+            detail += f"; discarded {', '.join(bad.value for bad in pump.discarded)}"
+        if pump.torn_down is not None:
+            detail += f"; torn down on {pump.torn_down.value}"
+        return detail
+
     def _suites(self) -> list[int] | None:
         runnable = known(self.request.cipher_suites)
         return self.faults.suites(self.role, runnable) if runnable else None
@@ -114,14 +171,15 @@ class _Entity:
         return result
 
     def _failure(
-        self, outcome: PumpOutcome, pump: SocketPump, context: SslContext, psk_identity: str | None
+        self, outcome: PumpOutcome, pump: Pump, context: SslContext, psk_identity: str | None
     ) -> SutResult:
         if outcome is PumpOutcome.TIMEOUT:
-            return SutResult(
-                Status.TIMEOUT, psk_identity=psk_identity, detail="handshake timed out"
-            )
+            detail = "handshake timed out" + self._datagram_detail(pump)
+            if isinstance(pump, DatagramPump) and not pump.wire:
+                detail = "no datagram within the timeout"
+            return SutResult(Status.TIMEOUT, psk_identity=psk_identity, detail=detail)
         alert, alert_line = _alert(context.alerts, alert_sent=not pump.dropped)
-        detail = f"{alert_line}; {pump.endpoint.failure}"
+        detail = f"{alert_line}; {pump.endpoint.failure}{self._datagram_detail(pump)}"
         if pump.dropped:
             detail += f"; withheld {len(pump.dropped)} bytes (alert not sent)"
         return SutResult(Status.REFUSED, psk_identity=psk_identity, alert=alert, detail=detail)
@@ -163,19 +221,28 @@ class EntityA(_Entity):
         context = SslContext(
             server=False,
             cipher_list=cipher_list(suites),
+            dtls=self.dtls,
             min_version=self.faults.oldest_version(self.role),
         )
         endpoint: TlsEndpoint | None = None
         try:
             context.set_psk_client(on_psk)
             endpoint = TlsEndpoint(context, server_name=server_name)
-            sock = self._track(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            kind = socket.SOCK_DGRAM if self.dtls else socket.SOCK_STREAM
+            sock = self._track(socket.socket(socket.AF_INET, kind))
             sock.settimeout(deadline.remaining())
             try:
                 sock.connect((request.connect.host, request.connect.port))
             except OSError as exc:
                 return SutResult(Status.ERROR, detail=f"connect to {request.connect}: {exc}")
-            pump = SocketPump(sock, endpoint, deadline, self.faults.send_alert_on_failure())
+            pump: Pump
+            if self.dtls:  # a connected UDP socket: only B's datagrams, ICMP errors seen
+                host, port = sock.getpeername()[:2]
+                pump = self._datagram_pump(
+                    sock, endpoint, deadline, config.datagram, peer=(host, port)
+                )
+            else:
+                pump = SocketPump(sock, endpoint, deadline, self.faults.send_alert_on_failure())
             outcome = pump.handshake()
             if outcome is not PumpOutcome.DONE:
                 return self._failure(outcome, pump, context, psk_identity)
@@ -197,6 +264,7 @@ class EntityA(_Entity):
                 echo = pump.receive_application_data(deadline.remaining())
                 result.detail += f"; echo {echo!r}"
             pump.close(CLOSE_LINGER)
+            result.detail += self._datagram_detail(pump)
             return result
         finally:
             self.stop()
@@ -240,10 +308,12 @@ class EntityB(_Entity):
             )
             return None
         listen = self.request.listen or Address("127.0.0.1", 0)
-        listener = self._track(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        kind = socket.SOCK_DGRAM if self.dtls else socket.SOCK_STREAM
+        listener = self._track(socket.socket(socket.AF_INET, kind))
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((listen.host, listen.port))
-        listener.listen(1)
+        if not self.dtls:
+            listener.listen(1)
         self._listener = listener
         return self.address
 
@@ -275,19 +345,30 @@ class EntityB(_Entity):
         context = SslContext(
             server=True,
             cipher_list=cipher_list(suites),
+            dtls=self.dtls,
             min_version=self.faults.oldest_version(self.role),
         )
         endpoint: TlsEndpoint | None = None
         try:
             context.set_psk_server(on_psk, hint=config.psk_identity_hint)
-            self._listener.settimeout(deadline.remaining())
-            try:
-                sock, _peer = self._listener.accept()
-            except TimeoutError:
-                return SutResult(Status.TIMEOUT, detail="no connection within the timeout")
-            self._track(sock)
-            endpoint = TlsEndpoint(context)
-            pump = SocketPump(sock, endpoint, deadline, self.faults.send_alert_on_failure())
+            pump: Pump
+            if self.dtls:  # one UDP socket; the cookie exchange picks the peer
+                cookies = CookieExchange() if self.faults.cookie_exchange() else None
+                if cookies is not None:
+                    context.set_cookie_exchange(cookies.generate, cookies.verify)
+                endpoint = TlsEndpoint(context)
+                pump = self._datagram_pump(
+                    self._listener, endpoint, deadline, config.datagram, cookies=cookies
+                )
+            else:
+                self._listener.settimeout(deadline.remaining())
+                try:
+                    sock, _peer = self._listener.accept()
+                except TimeoutError:
+                    return SutResult(Status.TIMEOUT, detail="no connection within the timeout")
+                self._track(sock)
+                endpoint = TlsEndpoint(context)
+                pump = SocketPump(sock, endpoint, deadline, self.faults.send_alert_on_failure())
             outcome = pump.handshake()
             raw_identity: bytes | None = seen.get("psk_identity")
             received = raw_identity.decode(errors="replace") if raw_identity is not None else None
@@ -312,6 +393,7 @@ class EntityB(_Entity):
             if echoed:
                 result.detail += f"; echoed {echoed} bytes"
             pump.close(CLOSE_LINGER)
+            result.detail += self._datagram_detail(pump)
             return result
         finally:
             if endpoint is not None:

@@ -60,6 +60,22 @@ class ReferenceFault:
     def reported_status(self, status: Status) -> Status:
         return status
 
+    # --- DTLS ---
+    def retransmit(self) -> bool:
+        """Whether the role resends its last flight when the retransmission timer
+        expires (RFC 6347 4.2.4)."""
+        return True
+
+    def tear_down_on_bad_record(self) -> bool:
+        """Whether a replayed or undecryptable record ends the association (RFC 6347
+        4.1.2.7: it is silently discarded)."""
+        return False
+
+    def cookie_exchange(self) -> bool:
+        """Whether Entity B answers a cookieless ClientHello with a HelloVerifyRequest
+        (RFC 6347 4.2.1)."""
+        return True
+
     # --- Entity B ---
     def unknown_identity(
         self, psk_identity: bytes, authorized: tuple[AuthorizedEntity, ...]
@@ -242,6 +258,56 @@ class AcceptOldVersion(ReferenceFault):
         return [AES_128_CBC_SHA, *(code for code in codes if code != AES_128_CBC_SHA)]
 
 
+class NoCookieExchange(ReferenceFault):
+    """Entity B (DTLS) never sends a HelloVerifyRequest: it answers the first
+    ClientHello at once with its ServerHello flight, whatever the sender's address.
+
+    Breaks RFC 6347 4.2.1 (a DTLS server performs the cookie exchange, which keeps a
+    spoofed source address from drawing a large flight: DoS amplification), required
+    for DTLS by TS-0003 10.2.1 / PARAMETERS.md section 1.
+    """
+
+    name = "no_cookie_exchange"
+    requirements = ("RFC 6347 4.2.1", "TS-0003 10.2.1 DTLS 1.2")
+
+    def cookie_exchange(self) -> bool:
+        return False
+
+
+class NoRetransmission(ReferenceFault):
+    """Entity A or B (DTLS) never retransmits a flight: DTLSv1_handle_timeout is never
+    called and libssl's own timer is set beyond the case, so one lost datagram of a
+    flight stalls the handshake until the deadline.
+
+    Breaks RFC 6347 4.2.4 (a flight is resent when the retransmission timer expires),
+    required for DTLS by TS-0003 10.2.1 / PARAMETERS.md section 1.
+    """
+
+    name = "no_retransmission"
+    requirements = ("RFC 6347 4.2.4", "TS-0003 10.2.1 DTLS 1.2")
+
+    def retransmit(self) -> bool:
+        return False
+
+
+class TearDownOnBadRecord(ReferenceFault):
+    """Entity A or B (DTLS), once established, ends the association with an alert when
+    a received application-data record fails decryption or repeats one already seen,
+    instead of silently discarding that record. The alert is libssl's close_notify (its
+    API cannot send another alert after the handshake); then nothing more is echoed.
+
+    Breaks RFC 6347 4.1.2.7 (invalid records are silently discarded, the association
+    is kept) and 4.1.2.6 (replayed records are discarded), so a single forged or
+    replayed datagram would be a denial of service.
+    """
+
+    name = "tear_down_on_bad_record"
+    requirements = ("RFC 6347 4.1.2.7", "RFC 6347 4.1.2.6")
+
+    def tear_down_on_bad_record(self) -> bool:
+        return True
+
+
 FAULT_CLASSES: dict[str, type[ReferenceFault]] = {
     cls.name: cls
     for cls in (
@@ -256,6 +322,9 @@ FAULT_CLASSES: dict[str, type[ReferenceFault]] = {
         ClaimsEstablished,
         UsesHintAsIdentity,
         AcceptOldVersion,
+        NoCookieExchange,
+        NoRetransmission,
+        TearDownOnBadRecord,
     )
 }
 
@@ -312,6 +381,15 @@ class FaultSet(ReferenceFault):
 
     def send_alert_on_failure(self) -> bool:
         return all(fault.send_alert_on_failure() for fault in self._faults)
+
+    def retransmit(self) -> bool:
+        return all(fault.retransmit() for fault in self._faults)
+
+    def tear_down_on_bad_record(self) -> bool:
+        return any(fault.tear_down_on_bad_record() for fault in self._faults)
+
+    def cookie_exchange(self) -> bool:
+        return all(fault.cookie_exchange() for fault in self._faults)
 
     def reported_status(self, status: Status) -> Status:
         for fault in self._faults:

@@ -13,6 +13,11 @@ reference roles need, and wraps it in two owning objects:
   is ever given to OpenSSL, so the caller keeps every wait bounded and can see (or
   drop) each byte.
 
+DTLS 1.2 uses the same two objects (``dtls=True``): the caller feeds one datagram per
+:meth:`SslConnection.feed` and drives the retransmission timer itself
+(:meth:`SslConnection.dtls_timeout`, :meth:`SslConnection.dtls_handle_timeout`), since
+a memory BIO has no clock and no socket for OpenSSL to wait on.
+
 Several constants below are C macros in the OpenSSL headers (``SSL_CTX_set_min_proto_
 version``, ``SSL_set_tlsext_host_name``, ...) and reach libssl as ``SSL_CTX_ctrl`` /
 ``SSL_ctrl`` commands; their numbers are from OpenSSL 3.0's ``ssl.h`` / ``tls1.h``.
@@ -25,12 +30,19 @@ import ctypes.util
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 # --- constants (OpenSSL 3.0 headers) --------------------------------------------------------
 
 TLS1_VERSION = 0x0301
 TLS1_2_VERSION = 0x0303
+DTLS1_VERSION = 0xFEFF
 DTLS1_2_VERSION = 0xFEFD
+
+SSL_CTRL_SET_MTU = 17
+DTLS_CTRL_GET_TIMEOUT = 73
+DTLS_CTRL_HANDLE_TIMEOUT = 74
+DTLS_CTRL_SET_LINK_MTU = 120
 
 SSL_CTRL_SET_TLSEXT_HOSTNAME = 55
 SSL_CTRL_SET_DH_AUTO = 118
@@ -39,6 +51,8 @@ SSL_CTRL_SET_MIN_PROTO_VERSION = 123
 SSL_CTRL_SET_MAX_PROTO_VERSION = 124
 TLSEXT_NAMETYPE_HOST_NAME = 0
 
+SSL_OP_NO_QUERY_MTU = 1 << 12
+SSL_OP_COOKIE_EXCHANGE = 1 << 13
 SSL_OP_NO_TICKET = 1 << 14
 SSL_OP_CIPHER_SERVER_PREFERENCE = 1 << 22
 SSL_OP_NO_RENEGOTIATION = 1 << 30
@@ -85,6 +99,17 @@ PSK_SERVER_CB = ctypes.CFUNCTYPE(_uint, _vp, _cp, _vp, _uint)
 """unsigned int cb(SSL *, const char *identity, unsigned char *psk, unsigned int max_psk_len)"""
 INFO_CB = ctypes.CFUNCTYPE(None, _vp, _int, _int)
 """void cb(const SSL *, int where, int ret)"""
+COOKIE_GENERATE_CB = ctypes.CFUNCTYPE(_int, _vp, _vp, ctypes.POINTER(_uint))
+"""int cb(SSL *, unsigned char *cookie, unsigned int *cookie_len)"""
+COOKIE_VERIFY_CB = ctypes.CFUNCTYPE(_int, _vp, _vp, _uint)
+"""int cb(SSL *, const unsigned char *cookie, unsigned int cookie_len)"""
+DTLS_TIMER_CB = ctypes.CFUNCTYPE(_uint, _vp, _uint)
+"""unsigned int cb(SSL *, unsigned int timer_us): the next retransmission timeout (us)"""
+
+
+class _Timeval(ctypes.Structure):
+    _fields_ = [("tv_sec", _long), ("tv_usec", _long)]
+
 
 _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     # libssl: contexts
@@ -100,6 +125,9 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "SSL_CTX_set_psk_server_callback": (None, [_vp, PSK_SERVER_CB]),
     "SSL_CTX_use_psk_identity_hint": (_int, [_vp, _cp]),
     "SSL_CTX_set_info_callback": (None, [_vp, INFO_CB]),
+    "SSL_CTX_set_cookie_generate_cb": (None, [_vp, COOKIE_GENERATE_CB]),
+    "SSL_CTX_set_cookie_verify_cb": (None, [_vp, COOKIE_VERIFY_CB]),
+    "DTLS_set_timer_cb": (None, [_vp, DTLS_TIMER_CB]),
     # libssl: connections
     "SSL_new": (_vp, [_vp]),
     "SSL_free": (None, [_vp]),
@@ -215,6 +243,13 @@ PskClientCallback = Callable[[str | None], tuple[bytes, bytes] | None]
 """hint -> (psk_identity, psk) or None to abort the handshake."""
 PskServerCallback = Callable[[bytes], bytes | None]
 """psk_identity -> psk, or None: unknown identity (OpenSSL sends unknown_psk_identity)."""
+CookieGenerate = Callable[[], bytes]
+"""() -> the cookie for the ClientHello being processed (at most 255 octets)."""
+CookieVerify = Callable[[bytes], bool]
+"""cookie -> whether it is the one this server gave the sender of the ClientHello."""
+
+DTLS_COOKIE_MAX = 255  # DTLS1_COOKIE_LENGTH
+DTLS_MAX_TIMER = 60.0  # RFC 6347 4.2.4.1: the timer doubles up to at least 60 s
 
 
 class SslContext:
@@ -222,6 +257,9 @@ class SslContext:
 
     The callbacks write into :attr:`alerts` and call the Python functions given, so a
     context serves one association at a time (the reference uses one per test case).
+    ``min_version`` is given as a TLS version; with ``dtls=True`` it maps to the DTLS
+    counterpart (below TLS 1.2: DTLS 1.0, else DTLS 1.2), so fault hooks stay
+    transport-neutral.
     """
 
     def __init__(
@@ -239,9 +277,12 @@ class SslContext:
         if not self.ptr:
             raise RuntimeError(f"SSL_CTX_new failed: {error_queue_text()}")
         self.server = server
+        self.dtls = dtls
         self.alerts: list[AlertEvent] = []
         self._keep: list[object] = []  # CFUNCTYPE objects OpenSSL holds pointers to
         version = DTLS1_2_VERSION if dtls else TLS1_2_VERSION
+        if dtls and min_version is not None:
+            min_version = DTLS1_VERSION if min_version < TLS1_2_VERSION else DTLS1_2_VERSION
         for command, value in (
             (SSL_CTRL_SET_MIN_PROTO_VERSION, min_version or version),
             (SSL_CTRL_SET_MAX_PROTO_VERSION, version),
@@ -254,6 +295,9 @@ class SslContext:
             raise ValueError(f"no usable cipher in {cipher_list!r}: {error_queue_text()}")
         # One association per handshake: no session tickets, no renegotiation.
         self._lib.SSL_CTX_set_options(self.ptr, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION)
+        if dtls:
+            # A memory BIO cannot report a path MTU: the caller sets the link MTU.
+            self._lib.SSL_CTX_set_options(self.ptr, SSL_OP_NO_QUERY_MTU)
         if server:
             # B selects by its own preference order (the order of request.cipher_suites).
             self._lib.SSL_CTX_set_options(self.ptr, SSL_OP_CIPHER_SERVER_PREFERENCE)
@@ -306,6 +350,35 @@ class SslContext:
         ):
             raise ValueError(f"bad psk_identity_hint: {error_queue_text()}")
 
+    def set_cookie_exchange(self, generate: CookieGenerate, verify: CookieVerify) -> None:
+        """DTLS server: answer a ClientHello without a valid cookie with a
+        HelloVerifyRequest (RFC 6347 4.2.1). OpenSSL gives the callbacks no peer address
+        over memory BIOs, so the caller's closures know which datagram is in process."""
+
+        def on_generate(_ssl: int, cookie: int, cookie_len: Any) -> int:
+            try:
+                value = generate()
+                if not value or len(value) > DTLS_COOKIE_MAX:
+                    return 0
+                ctypes.memmove(cookie, value, len(value))
+                cookie_len[0] = len(value)
+                return 1
+            except Exception:
+                return 0
+
+        def on_verify(_ssl: int, cookie: int, cookie_len: int) -> int:
+            try:
+                return 1 if verify(ctypes.string_at(cookie, cookie_len)) else 0
+            except Exception:
+                return 0
+
+        generate_cb = COOKIE_GENERATE_CB(on_generate)
+        verify_cb = COOKIE_VERIFY_CB(on_verify)
+        self._keep += [generate_cb, verify_cb]
+        self._lib.SSL_CTX_set_cookie_generate_cb(self.ptr, generate_cb)
+        self._lib.SSL_CTX_set_cookie_verify_cb(self.ptr, verify_cb)
+        self._lib.SSL_CTX_set_options(self.ptr, SSL_OP_COOKIE_EXCHANGE)
+
     def _on_info(self, _ssl: int, where: int, ret: int) -> None:
         try:
             if where & SSL_CB_ALERT:
@@ -335,6 +408,7 @@ class SslConnection:
     def __init__(self, context: SslContext, *, server_name: str | None = None) -> None:
         self._lib = lib()
         self.context = context
+        self._keep: list[object] = []
         self.ptr: int | None = self._lib.SSL_new(context.ptr)
         if not self.ptr:
             raise RuntimeError(f"SSL_new failed: {error_queue_text()}")
@@ -353,6 +427,39 @@ class SslConnection:
                 )
                 if ok != 1:
                     raise ValueError(f"bad server_name {server_name!r}: {error_queue_text()}")
+
+    # -- DTLS: link MTU and the retransmission timer --
+
+    def set_link_mtu(self, mtu: int) -> None:
+        """The datagram size OpenSSL fragments handshake messages to (a memory BIO adds
+        no overhead, so this is the largest UDP payload it writes per record run)."""
+        if self._lib.SSL_ctrl(self.ptr, DTLS_CTRL_SET_LINK_MTU, mtu, None) != 1:
+            raise ValueError(f"link MTU {mtu} refused: {error_queue_text()}")
+
+    def set_retransmission_timer(self, initial: float, maximum: float = DTLS_MAX_TIMER) -> None:
+        """Start the timer at ``initial`` seconds and double it on each expiry up to
+        ``maximum`` (RFC 6347 4.2.4.1; OpenSSL's own default starts at 1 s)."""
+        first, ceiling = max(int(initial * 1e6), 1), max(int(maximum * 1e6), 1)
+
+        def next_timeout(_ssl: int, timer_us: int) -> int:
+            return first if timer_us == 0 else min(timer_us * 2, ceiling)
+
+        callback = DTLS_TIMER_CB(next_timeout)
+        self._keep.append(callback)
+        self._lib.DTLS_set_timer_cb(self.ptr, callback)
+
+    def dtls_timeout(self) -> float | None:
+        """Seconds until the retransmission timer expires (0.0: expired), None when no
+        timer runs (DTLSv1_get_timeout)."""
+        value = _Timeval()
+        if self._lib.SSL_ctrl(self.ptr, DTLS_CTRL_GET_TIMEOUT, 0, ctypes.byref(value)) != 1:
+            return None
+        return value.tv_sec + value.tv_usec / 1e6
+
+    def dtls_handle_timeout(self) -> int:
+        """DTLSv1_handle_timeout: 1 the last flight was queued again (take() it),
+        0 the timer had not expired, -1 too many retransmissions (a failed handshake)."""
+        return int(self._lib.SSL_ctrl(self.ptr, DTLS_CTRL_HANDLE_TIMEOUT, 0, None))
 
     # -- bytes in and out --
 

@@ -2,7 +2,8 @@
 
 ``ReferenceAdapter(faults=...)`` satisfies :class:`harness.sut.contract.SutAdapter`.
 Each :meth:`ReferenceAdapter.start` runs one entity in a daemon thread; Entity B binds
-its listening socket before ``start`` returns, so ``wait_ready`` gives the real port.
+its listening TCP socket (TLS) or UDP socket (DTLS) before ``start`` returns, so
+``wait_ready`` gives the real port.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class ReferenceSession:
 
 
 class ReferenceAdapter:
-    """The reference SUT (Entity A / Entity B of the PSK SAEF over TLS 1.2)."""
+    """The reference SUT (Entity A / Entity B of the PSK SAEF over TLS 1.2 or DTLS 1.2)."""
 
     name = "reference"
 
@@ -73,7 +74,7 @@ class ReferenceAdapter:
     def start(self, request: SutRequest) -> ReferenceSession:
         if request.framework is not Framework.SAEF_PSK:
             raise NotApplicable(f"the reference does not implement framework {request.framework}")
-        if request.transport is not Transport.TLS:
+        if request.transport not in (Transport.TLS, Transport.DTLS):
             raise NotApplicable(f"the reference does not implement transport {request.transport}")
         faults = FaultSet(self.faults)
         if request.role is Role.ENTITY_A:
