@@ -97,6 +97,9 @@ PSK_CLIENT_CB = ctypes.CFUNCTYPE(_uint, _vp, _cp, _vp, _uint, _vp, _uint)
 unsigned char *psk, unsigned int max_psk_len)"""
 PSK_SERVER_CB = ctypes.CFUNCTYPE(_uint, _vp, _cp, _vp, _uint)
 """unsigned int cb(SSL *, const char *identity, unsigned char *psk, unsigned int max_psk_len)"""
+MSG_CB = ctypes.CFUNCTYPE(None, _int, _int, _int, _vp, ctypes.c_size_t, _vp, _vp)
+"""void cb(int write_p, int version, int content_type, const void *buf, size_t len,
+SSL *ssl, void *arg)"""
 INFO_CB = ctypes.CFUNCTYPE(None, _vp, _int, _int)
 """void cb(const SSL *, int where, int ret)"""
 COOKIE_GENERATE_CB = ctypes.CFUNCTYPE(_int, _vp, _vp, ctypes.POINTER(_uint))
@@ -125,6 +128,7 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "SSL_CTX_set_psk_server_callback": (None, [_vp, PSK_SERVER_CB]),
     "SSL_CTX_use_psk_identity_hint": (_int, [_vp, _cp]),
     "SSL_CTX_set_info_callback": (None, [_vp, INFO_CB]),
+    "SSL_CTX_set_msg_callback": (None, [_vp, MSG_CB]),
     "SSL_CTX_set_cookie_generate_cb": (None, [_vp, COOKIE_GENERATE_CB]),
     "SSL_CTX_set_cookie_verify_cb": (None, [_vp, COOKIE_VERIFY_CB]),
     "DTLS_set_timer_cb": (None, [_vp, DTLS_TIMER_CB]),
@@ -331,9 +335,27 @@ class SslContext:
         self._lib.SSL_CTX_set_psk_client_callback(self.ptr, function)
 
     def set_psk_server(self, callback: PskServerCallback, hint: str | None = None) -> None:
+        """The callback receives the psk_identity exactly as sent.
+
+        OpenSSL hands a TLS 1.2 PSK server callback the identity as a C string, so an
+        identity "KpsaId\\0junk" would arrive as "KpsaId" and match: a truncation bug a
+        conformant Entity B must not have (SAEF-PSK-05). The raw identity, with its
+        length, is taken from the ClientKeyExchange seen by the message callback.
+        """
+        raw: dict[str, bytes] = {}
+        header = 12 if self.dtls else 4  # DTLS handshake header carries seq and fragment
+
+        def on_message(write_p: int, _v: int, content_type: int, buf: int, length: int, *_: int) -> None:
+            if write_p or content_type != 22 or length < header + 2:
+                return
+            message = ctypes.string_at(buf, length)
+            if message[0] == 16:  # client_key_exchange: psk_identity<0..2^16-1> first
+                size = int.from_bytes(message[header : header + 2], "big")
+                raw["psk_identity"] = message[header + 2 : header + 2 + size]
+
         def trampoline(_ssl: int, identity: bytes | None, psk: int, max_psk: int) -> int:
             try:
-                key = callback(identity or b"")
+                key = callback(raw.pop("psk_identity", identity or b""))
                 if not key or len(key) > max_psk:
                     return 0
                 ctypes.memmove(psk, key, len(key))
@@ -342,8 +364,10 @@ class SslContext:
                 return 0
 
         function = PSK_SERVER_CB(trampoline)
-        self._keep.append(function)
+        observer = MSG_CB(on_message)
+        self._keep += [function, observer]
         self._lib.SSL_CTX_set_psk_server_callback(self.ptr, function)
+        self._lib.SSL_CTX_set_msg_callback(self.ptr, observer)
         if (
             hint is not None
             and self._lib.SSL_CTX_use_psk_identity_hint(self.ptr, hint.encode()) != 1
