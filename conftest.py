@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.plugin import CASE_KEY, PLUGIN_NAME, Case, CampaignPlugin, scenario_info
+from harness.plugin import CASE_KEY, PLUGIN_NAME, CampaignPlugin, Case, scenario_info
 from harness.sut.contract import Transport
 
 pytest_plugins = ["steps.common_steps", "steps.saef_psk_steps"]
@@ -69,7 +69,9 @@ def cipher_suite() -> int | None:
 
 
 @pytest.fixture
-def case(request: pytest.FixtureRequest, transport: Transport, cipher_suite: int | None) -> Iterator[Case]:
+def case(
+    request: pytest.FixtureRequest, transport: Transport, cipher_suite: int | None
+) -> Iterator[Case]:
     plugin: CampaignPlugin = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
     info = scenario_info(request.node)
     assert info is not None, "the case fixture serves pytest-bdd scenarios only"

@@ -50,18 +50,35 @@ def engine_in_memory(suite: int) -> None:
 def b_request(suite: int, transport: Transport = Transport.TLS) -> SutRequest:
     b = reference_profile().ixit.entity_b
     return SutRequest(
-        role=Role.ENTITY_B, framework=Framework.SAEF_PSK, transport=transport,
+        role=Role.ENTITY_B,
+        framework=Framework.SAEF_PSK,
+        transport=transport,
         configuration={k: b[k] for k in ("thisEntityIdentifier", "hostName", "authorizedEntities")},
-        cipher_suites=[suite], listen=Address("127.0.0.1", 0), timeout=5.0,
+        cipher_suites=[suite],
+        listen=Address("127.0.0.1", 0),
+        timeout=5.0,
     )
 
 
 def a_request(suite: int, address: Address, transport: Transport = Transport.TLS) -> SutRequest:
     a = reference_profile().ixit.entity_a
     return SutRequest(
-        role=Role.ENTITY_A, framework=Framework.SAEF_PSK, transport=transport,
-        configuration={k: a[k] for k in ("kpsaId", "kpsaKey", "thisEntityIdentifier", "otherEntityIdentifier", "otherEntityHostName")},
-        cipher_suites=[suite], connect=address, timeout=5.0,
+        role=Role.ENTITY_A,
+        framework=Framework.SAEF_PSK,
+        transport=transport,
+        configuration={
+            k: a[k]
+            for k in (
+                "kpsaId",
+                "kpsaKey",
+                "thisEntityIdentifier",
+                "otherEntityIdentifier",
+                "otherEntityHostName",
+            )
+        },
+        cipher_suites=[suite],
+        connect=address,
+        timeout=5.0,
         exports=[ExportRequest("EXPORTER-oneM2M-Connection", 48)],
     )
 
@@ -106,12 +123,16 @@ def main() -> None:
     if not args.no_campaign:
         wall, count = campaign_wall_time()
         print(f"campaign vs reference: {count} test purpose instances in {wall:.2f} s")
-    print(f"{'suite':8} {'engine in memory':>18} {'engine vs OpenSSL':>18} {'OpenSSL vs OpenSSL':>19}   (median per handshake)")
+    print(
+        f"{'suite':8} {'engine in memory':>18} {'engine vs OpenSSL':>18} {'OpenSSL vs OpenSSL':>19}   (median per handshake)"
+    )
     for suite in SUITES:
         mem = per_call(lambda s=suite: engine_in_memory(s), args.rounds)
         mixed = per_call(lambda s=suite: engine_vs_reference(s), args.rounds)
         native = per_call(lambda s=suite: openssl_vs_openssl(s), args.rounds)
-        print(f"0x{suite:04X}   {mem * 1e3:15.2f} ms {mixed * 1e3:15.2f} ms {native * 1e3:16.2f} ms")
+        print(
+            f"0x{suite:04X}   {mem * 1e3:15.2f} ms {mixed * 1e3:15.2f} ms {native * 1e3:16.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -85,13 +85,23 @@ def run_campaign(options: CampaignOptions) -> CampaignResult:
     args = [
         str(STEPS_DIR),
         f"--rootdir={ROOT}",
-        "-p", "no:cacheprovider",
-        "-o", "addopts=", "-p", "no:terminal", "-p", "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:randomly",
     ]
     if options.allure and importlib.util.find_spec("allure_pytest") is not None:
         args += ["--alluredir", str(report_dir / "allure-results"), "--clean-alluredir"]
     code = pytest.main(args, plugins=[_Registered(plugin)])
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+    if code not in (
+        pytest.ExitCode.OK,
+        pytest.ExitCode.TESTS_FAILED,
+        pytest.ExitCode.NO_TESTS_COLLECTED,
+    ):
         raise HarnessError(f"the scenario run ended with pytest exit code {int(code)}")
     result = plugin.result
     result.command_line = ""

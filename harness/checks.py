@@ -16,7 +16,9 @@ from harness.tls.suites import PROFILE_SUITES, SCSV_CODES, suite_name
 from harness.verdict import HarnessError, Inconclusive, SutFailure
 
 
-def expect_established(ex: Exchange, suite: int | None = None, *, profile_only: bool = False) -> str:
+def expect_established(
+    ex: Exchange, suite: int | None = None, *, profile_only: bool = False
+) -> str:
     """The handshake completed on the wire (both Finished verified by the harness)."""
     ending = ex.ending
     if ending.kind != "established":
@@ -27,7 +29,9 @@ def expect_established(ex: Exchange, suite: int | None = None, *, profile_only: 
             f"the handshake completed with {suite_name(negotiated or 0)} instead of {suite_name(suite)}"
         )
     if profile_only and negotiated not in PROFILE_SUITES:
-        raise SutFailure(f"the SUT selected {suite_name(negotiated or 0)}, a suite outside the profile")
+        raise SutFailure(
+            f"the SUT selected {suite_name(negotiated or 0)}, a suite outside the profile"
+        )
     return f"handshake completed with {suite_name(negotiated or 0)}"
 
 
@@ -44,12 +48,16 @@ def expect_refusal(ex: Exchange, accepted: Collection[str], spec: SpecProfile) -
         raise SutFailure("the SUT completed the handshake instead of refusing it")
     if ending.kind == "alert_received":
         if ending.alert_level != "fatal":
-            raise SutFailure(f"the SUT sent a {ending.alert_level} alert {ending.alert}, not a fatal one")
+            raise SutFailure(
+                f"the SUT sent a {ending.alert_level} alert {ending.alert}, not a fatal one"
+            )
         if ending.alert in accepted:
             return f"SUT refused with fatal alert {ending.alert} (accepted: {', '.join(accepted)})"
         if spec.refusal_alerts == "any-fatal":
-            return (f"SUT refused with fatal alert {ending.alert}; the RFC names "
-                    f"{', '.join(accepted)} ({spec.describe('refusal_alerts')})")
+            return (
+                f"SUT refused with fatal alert {ending.alert}; the RFC names "
+                f"{', '.join(accepted)} ({spec.describe('refusal_alerts')})"
+            )
         raise SutFailure(
             f"the SUT refused with fatal alert {ending.alert}, but the case calls for one of "
             f"{', '.join(accepted)} ({spec.describe('refusal_alerts')})"
@@ -62,7 +70,9 @@ def expect_refusal(ex: Exchange, accepted: Collection[str], spec: SpecProfile) -
             )
         return "SUT closed the connection without an alert (accepted by S-01)"
     if ending.kind == "timeout":
-        raise SutFailure(f"the SUT neither refused nor completed the handshake: {ending.describe()}")
+        raise SutFailure(
+            f"the SUT neither refused nor completed the handshake: {ending.describe()}"
+        )
     if ending.kind == "not_connected":
         raise SutFailure(f"the SUT never connected: {ending.describe()}{_sut_detail(ex)}")
     if ending.kind == "alert_sent":
@@ -102,7 +112,9 @@ def expect_exporter_match(ex: Exchange, label: str, length: int) -> str:
         return f"the SUT does not report exporter {label}; key agreement proven by Finished only"
     expected = ex.export(label.encode(), length, None).hex()
     if reported.lower() != expected:
-        raise SutFailure(f"the SUT's {label} output {reported} differs from the harness's {expected}")
+        raise SutFailure(
+            f"the SUT's {label} output {reported} differs from the harness's {expected}"
+        )
     return f"the SUT's {label} output equals the harness's"
 
 
@@ -114,14 +126,18 @@ def expect_bound_identity(ex: Exchange, expected: str, what: str) -> str:
             "(declare observation_channel in the ICS and report peer_identity)"
         )
     if result.peer_identity != expected:
-        raise SutFailure(f"the SUT bound the association to {result.peer_identity!r}, not {what} {expected!r}")
+        raise SutFailure(
+            f"the SUT bound the association to {result.peer_identity!r}, not {what} {expected!r}"
+        )
     return f"the SUT bound the association to {what} {expected!r}"
 
 
 def expect_psk_identity(ex: Exchange, expected: bytes) -> str:
     seen = ex.psk_identity_received
     if seen is None:
-        raise SutFailure(f"no ClientKeyExchange with a psk_identity was seen ({ex.ending.describe()})")
+        raise SutFailure(
+            f"no ClientKeyExchange with a psk_identity was seen ({ex.ending.describe()})"
+        )
     if seen != expected:
         raise SutFailure(f"psk_identity {seen!r} is not the configured KpsaId {expected!r}")
     return f"psk_identity is the configured KpsaId {expected.decode(errors='replace')!r}"
@@ -156,7 +172,9 @@ def expect_server_name(ex: Exchange, host_name: str, spec: SpecProfile, framewor
     if seen is None:
         if spec.sni_required == "gba-only" and framework != "saef-gba":
             return f"no server_name; not required ({spec.describe('sni_required')})"
-        raise SutFailure(f"the ClientHello carries no server_name ({spec.describe('sni_required')})")
+        raise SutFailure(
+            f"the ClientHello carries no server_name ({spec.describe('sni_required')})"
+        )
     if seen != host_name:
         raise SutFailure(f"server_name is {seen!r}, not Entity B's host name {host_name!r}")
     return f"server_name is Entity B's host name {host_name!r}"

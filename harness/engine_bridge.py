@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.sut.contract import Address, Role, SutResult, Transport
-from harness.tls.engine import ClientConfig, ClientConnection, Connection, ServerConfig, ServerConnection
+from harness.tls.engine import (
+    ClientConfig,
+    ClientConnection,
+    Connection,
+    ServerConfig,
+    ServerConnection,
+)
 from harness.tls.faults import Faults, MessageOp
 from harness.tls.transport import Outcome, run_client, run_server_once
 from harness.verdict import HarnessError, NotApplicable
@@ -112,7 +118,9 @@ def _require_tls(transport: Transport) -> None:
         raise NotApplicable(f"the harness engine does not speak {transport} yet")
 
 
-def play_client(plan: PeerPlan, address: Address | None, transport: Transport, timeout: float) -> Played:
+def play_client(
+    plan: PeerPlan, address: Address | None, transport: Transport, timeout: float
+) -> Played:
     """The harness as Entity A (TLS client) against a SUT listening at ``address``."""
     _require_tls(transport)
     if address is None:
@@ -127,11 +135,15 @@ def play_client(plan: PeerPlan, address: Address | None, transport: Transport, t
             faults=engine_faults(plan),
         )
     )
-    outcome = run_client(conn, (address.host, address.port), timeout, until="quiet", application_data=PROBE)
+    outcome = run_client(
+        conn, (address.host, address.port), timeout, until="quiet", application_data=PROBE
+    )
     return Played(outcome, conn)
 
 
-def play_server(plan: PeerPlan, listener: socket.socket, transport: Transport, timeout: float) -> Played:
+def play_server(
+    plan: PeerPlan, listener: socket.socket, transport: Transport, timeout: float
+) -> Played:
     """The harness as Entity B (TLS server) accepting the SUT's one connection."""
     _require_tls(transport)
     conn = ServerConnection(

@@ -9,6 +9,7 @@ Inconclusive is inconclusive, any other exception is a harness error).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from collections.abc import Callable, Generator
@@ -51,10 +52,8 @@ class Case:
 
     def close(self) -> None:
         while self.cleanups:
-            try:
+            with contextlib.suppress(Exception):  # a cleanup must never mask the verdict
                 self.cleanups.pop()()
-            except Exception:  # noqa: BLE001 - a cleanup must never mask the verdict
-                pass
 
 
 def scenario_info(item: pytest.Item) -> TestPurposeInfo | None:
@@ -149,7 +148,9 @@ class CampaignPlugin:
             if EACH_DECLARED_SUITE in tags:
                 suites = [s for s in self.profile.ics.cipher_suites if s in PROFILE_SUITES]
                 metafunc.parametrize(
-                    "cipher_suite", suites or [None], ids=[suite_name(s) for s in suites] or ["none"]
+                    "cipher_suite",
+                    suites or [None],
+                    ids=[suite_name(s) for s in suites] or ["none"],
                 )
             else:
                 metafunc.parametrize("cipher_suite", [None], ids=[""])
@@ -189,13 +190,23 @@ class CampaignPlugin:
         try:
             role, framework = Role(info.sut_role), Framework(info.framework)
         except ValueError:
-            return f"scenario tags name an unknown role/framework ({info.sut_role}/{info.framework})"
+            return (
+                f"scenario tags name an unknown role/framework ({info.sut_role}/{info.framework})"
+            )
         callspec = getattr(item, "callspec", None)
-        transport = Transport(callspec.params["transport"]) if callspec and "transport" in callspec.params else Transport.TLS
+        transport = (
+            Transport(callspec.params["transport"])
+            if callspec and "transport" in callspec.params
+            else Transport.TLS
+        )
         reason = ics.supports(role, framework, transport)
         if reason:
             return reason
-        if EACH_DECLARED_SUITE in info.flags and callspec and callspec.params.get("cipher_suite") is None:
+        if (
+            EACH_DECLARED_SUITE in info.flags
+            and callspec
+            and callspec.params.get("cipher_suite") is None
+        ):
             return "the ICS declares no cipher suite of the profile"
         return None
 
@@ -244,7 +255,12 @@ class CampaignPlugin:
         return report
 
     def _record(
-        self, item: pytest.Item, info: TestPurposeInfo, verdict: Verdict, reason: str, duration: float
+        self,
+        item: pytest.Item,
+        info: TestPurposeInfo,
+        verdict: Verdict,
+        reason: str,
+        duration: float,
     ) -> None:
         case: Case | None = item.stash.get(CASE_KEY, None)
         callspec = getattr(item, "callspec", None)

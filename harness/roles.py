@@ -108,7 +108,9 @@ def run_association(case: Case, plan: PeerPlan, exports: list[tuple[str, int]]) 
     return _against_entity_a(case, plan, request, ixit.host, timeout)
 
 
-def _against_entity_b(case: Case, plan: PeerPlan, request: SutRequest, host: str, timeout: float) -> Exchange:
+def _against_entity_b(
+    case: Case, plan: PeerPlan, request: SutRequest, host: str, timeout: float
+) -> Exchange:
     request.listen = Address(host, 0)
     session = case.adapter.start(request)
     case.cleanups.append(session.stop)
@@ -120,7 +122,9 @@ def _against_entity_b(case: Case, plan: PeerPlan, request: SutRequest, host: str
     return outcome.exchange(Role.ENTITY_A, plan, sut_result)
 
 
-def _against_entity_a(case: Case, plan: PeerPlan, request: SutRequest, host: str, timeout: float) -> Exchange:
+def _against_entity_a(
+    case: Case, plan: PeerPlan, request: SutRequest, host: str, timeout: float
+) -> Exchange:
     from harness.engine_bridge import play_server
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -30,7 +30,9 @@ class TestPurposeInfo:
     flags: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def from_tags(cls, tags: set[str] | frozenset[str], title: str, feature: str) -> TestPurposeInfo:
+    def from_tags(
+        cls, tags: set[str] | frozenset[str], title: str, feature: str
+    ) -> TestPurposeInfo:
         tp = next((t for t in tags if t.startswith(TP_PREFIX)), "")
         framework = next((t.split(":", 1)[1] for t in tags if t.startswith("framework:")), "")
         role = next((t.split(":", 1)[1] for t in tags if t.startswith("role:")), "")

@@ -21,7 +21,9 @@ from steps.common_steps import declared_suites, exchange, plan
 def ixit_section(case: Case, role: Role) -> dict:
     section = getattr(case.profile.ixit, role.value, None)
     if not section:
-        raise HarnessError(f"the IXIT has no [ixit.{role.value}] section (profile validation missed it)")
+        raise HarnessError(
+            f"the IXIT has no [ixit.{role.value}] section (profile validation missed it)"
+        )
     return section
 
 
@@ -45,7 +47,11 @@ def sut_is_entity_b(case: Case) -> None:
     }
 
 
-@given(parsers.parse("the harness plays Entity A with the KpsaId and Kpsa of authorized entity {number:d}"))
+@given(
+    parsers.parse(
+        "the harness plays Entity A with the KpsaId and Kpsa of authorized entity {number:d}"
+    )
+)
 def harness_is_entity_a(case: Case, number: int) -> None:
     entity = authorized_entity(case, number)
     case.state["plan"] = PeerPlan(
@@ -63,7 +69,13 @@ def sut_is_entity_a(case: Case) -> None:
     section = ixit_section(case, Role.ENTITY_A)
     case.state["request_configuration"] = {
         key: section[key]
-        for key in ("kpsaId", "kpsaKey", "thisEntityIdentifier", "otherEntityIdentifier", "otherEntityHostName")
+        for key in (
+            "kpsaId",
+            "kpsaKey",
+            "thisEntityIdentifier",
+            "otherEntityIdentifier",
+            "otherEntityHostName",
+        )
     }
 
 
@@ -107,7 +119,11 @@ MALFORMED_IDENTITIES = {
 }
 
 
-@given(parsers.parse("the harness presents the psk_identity {identity} with the Kpsa of authorized entity {number:d}"))
+@given(
+    parsers.parse(
+        "the harness presents the psk_identity {identity} with the Kpsa of authorized entity {number:d}"
+    )
+)
 def malformed_identity(case: Case, identity: str, number: int) -> None:
     entity = authorized_entity(case, number)
     kpsa_id = entity["kpsaId"].encode()
@@ -126,7 +142,9 @@ def send_hint(case: Case, hint: str) -> None:
 @then(parsers.parse("the SUT binds the association to the IdA of authorized entity {number:d}"))
 def binds_ida(case: Case, number: int) -> None:
     ida = authorized_entity(case, number)["otherEntityIdentifier"]
-    case.observe(checks.expect_bound_identity(exchange(case), ida, f"the IdA of authorized entity {number}"))
+    case.observe(
+        checks.expect_bound_identity(exchange(case), ida, f"the IdA of authorized entity {number}")
+    )
 
 
 @then("the SUT binds the association to the configured IdB")

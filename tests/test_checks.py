@@ -21,7 +21,9 @@ SPEC = SpecProfile()
 def make(ending: Ending | None = None, **overrides: object) -> Exchange:
     values: dict[str, object] = dict(
         harness_role=Role.ENTITY_B,
-        plan=PeerPlan(role=Role.ENTITY_B, psk_identity=b"id@x.example", psk=b"k" * 16, suites=[0x00AE]),
+        plan=PeerPlan(
+            role=Role.ENTITY_B, psk_identity=b"id@x.example", psk=b"k" * 16, suites=[0x00AE]
+        ),
         ending=ending or Ending("established"),
         trace=Trace(),
         sut_result=SutResult(Status.ESTABLISHED, peer_identity="/in-cse", keys={}),
@@ -56,7 +58,12 @@ def test_established_passes_and_fails() -> None:
         (fatal("decrypt_error"), False, SPEC, True),
         (fatal("internal_error"), False, SPEC, False),
         (fatal("internal_error"), False, SpecProfile(refusal_alerts="any-fatal"), True),
-        (Ending("alert_received", alert="decrypt_error", alert_level="warning"), False, SPEC, False),
+        (
+            Ending("alert_received", alert="decrypt_error", alert_level="warning"),
+            False,
+            SPEC,
+            False,
+        ),
         (Ending("peer_closed"), False, SPEC, False),
         (Ending("peer_closed"), False, SpecProfile(refusal_requires_fatal_alert=False), True),
         (Ending("timeout", detail="5 s"), False, SPEC, False),
@@ -85,7 +92,9 @@ def test_no_association() -> None:
 def test_sut_reports_established() -> None:
     assert checks.expect_sut_reports_established(make())
     with pytest.raises(SutFailure):
-        checks.expect_sut_reports_established(make(sut_result=SutResult(Status.REFUSED, detail="x")))
+        checks.expect_sut_reports_established(
+            make(sut_result=SutResult(Status.REFUSED, detail="x"))
+        )
 
 
 def test_exporter() -> None:
@@ -121,7 +130,9 @@ def test_client_hello_checks() -> None:
     outside = make(client_hello={"cipher_suites": [0x00AE, 0x00B0]})
     with pytest.raises(SutFailure, match="outside the profile"):
         checks.expect_offers_only_profile(outside, SPEC)
-    assert checks.expect_offers_only_profile(outside, SpecProfile(client_offers_only_profile_suites=False))
+    assert checks.expect_offers_only_profile(
+        outside, SpecProfile(client_offers_only_profile_suites=False)
+    )
     with pytest.raises(SutFailure):
         checks.expect_offers(make(client_hello=None), 0x00AE)
 
@@ -133,7 +144,9 @@ def test_server_name() -> None:
     no_sni = make(client_hello={"cipher_suites": [0x00AE], "server_name": None})
     with pytest.raises(SutFailure):
         checks.expect_server_name(no_sni, "in.example.com", SPEC, "saef-psk")
-    assert checks.expect_server_name(no_sni, "in.example.com", SpecProfile(sni_required="gba-only"), "saef-psk")
+    assert checks.expect_server_name(
+        no_sni, "in.example.com", SpecProfile(sni_required="gba-only"), "saef-psk"
+    )
 
 
 def test_version() -> None:
@@ -148,7 +161,9 @@ def test_spec_profile_doc_is_current() -> None:
     from harness.spec_profile import render_markdown
 
     doc = Path(__file__).resolve().parent.parent / "docs" / "spec-profile.md"
-    assert doc.read_text() == render_markdown(), "run: python -m harness.spec_profile > docs/spec-profile.md"
+    assert doc.read_text() == render_markdown(), (
+        "run: python -m harness.spec_profile > docs/spec-profile.md"
+    )
 
 
 def test_spec_profile_rejects_bad_settings() -> None:
@@ -158,4 +173,7 @@ def test_spec_profile_rejects_bad_settings() -> None:
         SpecProfile.from_mapping({"settings": {"sni_requird": "all-frameworks"}})
     with pytest.raises(SpecProfileError, match="settings.refusal_alerts"):
         SpecProfile.from_mapping({"settings": {"refusal_alerts": "lenient"}})
-    assert SpecProfile.from_mapping({"settings": {"refusal_alerts": "any-fatal"}}).refusal_alerts == "any-fatal"
+    assert (
+        SpecProfile.from_mapping({"settings": {"refusal_alerts": "any-fatal"}}).refusal_alerts
+        == "any-fatal"
+    )

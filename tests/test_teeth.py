@@ -44,11 +44,23 @@ EXPECTED_KILLS: dict[str, set[str]] = {
 
 def run(fault: str | None, out: Path) -> dict:
     report = out / (fault or "reference")
-    command = [sys.executable, "-m", "harness.cli", "run", "--sut", "reference", "--report", str(report), "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "run",
+        "--sut",
+        "reference",
+        "--report",
+        str(report),
+        "--quiet",
+    ]
     if fault:
         command += ["--fault", fault]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
-    assert proc.returncode in (0, 1, 3), f"{command}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode in (0, 1, 3), (
+        f"{command}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    )
     data = json.loads((report / "report.json").read_text())
     data["exit_code"] = proc.returncode
     return data
@@ -76,7 +88,11 @@ def verdicts(data: dict) -> dict[str, str]:
 def test_reference_passes_every_purpose(campaigns: dict) -> None:
     data = campaigns[None]
     verdicts_seen = [r["verdict"] for r in data["results"]]
-    bad = {r["tp"]: (r["verdict"], r["reason"]) for r in data["results"] if r["verdict"] not in ("pass", "not applicable")}
+    bad = {
+        r["tp"]: (r["verdict"], r["reason"])
+        for r in data["results"]
+        if r["verdict"] not in ("pass", "not applicable")
+    }
     assert not bad, f"the reference SUT does not pass: {bad}"
     assert verdicts_seen.count("pass") >= len(list_test_purposes()), "too few purposes ran"
     assert data["exit_code"] == 0
@@ -94,6 +110,14 @@ def test_mutant_is_killed_by_the_purposes_that_watch_it(campaigns: dict, mutant:
 
 
 def test_every_purpose_kills_some_mutant(campaigns: dict) -> None:
-    killed = {tp for name, data in campaigns.items() if name for tp, v in verdicts(data).items() if v == "fail"}
-    purposes = {p.tp.removeprefix("TP/SAEF-PSK/") for p in list_test_purposes() if p.framework == "saef-psk"}
+    killed = {
+        tp
+        for name, data in campaigns.items()
+        if name
+        for tp, v in verdicts(data).items()
+        if v == "fail"
+    }
+    purposes = {
+        p.tp.removeprefix("TP/SAEF-PSK/") for p in list_test_purposes() if p.framework == "saef-psk"
+    }
     assert purposes - killed == set(), f"purposes no mutant fails: {sorted(purposes - killed)}"

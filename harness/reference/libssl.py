@@ -345,7 +345,9 @@ class SslContext:
         raw: dict[str, bytes] = {}
         header = 12 if self.dtls else 4  # DTLS handshake header carries seq and fragment
 
-        def on_message(write_p: int, _v: int, content_type: int, buf: int, length: int, *_: int) -> None:
+        def on_message(
+            write_p: int, _v: int, content_type: int, buf: int, length: int, *_: int
+        ) -> None:
             if write_p or content_type != 22 or length < header + 2:
                 return
             message = ctypes.string_at(buf, length)
