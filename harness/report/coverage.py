@@ -8,7 +8,9 @@ so a lab sees the gap as plainly as the result (TLS-Anvil's coverage accounting)
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from harness.requirements_catalog import group_of
@@ -27,11 +29,18 @@ def requirement_verdicts(result: CampaignResult) -> dict[str, tuple[Verdict, lis
     return covered
 
 
+def not_testable() -> dict[str, str]:
+    """Requirement ID -> why no black-box test can observe it (harness/data/coverage.toml)."""
+    path = Path(__file__).resolve().parent.parent / "data" / "coverage.toml"
+    return dict(tomllib.loads(path.read_text(encoding="utf-8"))["not_testable"])
+
+
 def compute_coverage(result: CampaignResult, catalog: Mapping[str, Requirement]) -> dict[str, Any]:
     """The ``coverage`` object of report.json.
 
     ``{"catalogued": n, "covered": m, "groups": {group: {"catalogued", "covered",
-    "requirements": {id: {"verdict", "purposes"}}, "uncovered": [id, ...]}}}``.
+    "requirements": {id: {"verdict", "purposes"}}, "uncovered": [id, ...],
+    "not_testable": {id: reason}}}}``.
     IDs cited by a purpose but absent from the catalogue are kept under their group and
     flagged ``"catalogued": false`` so a typo in a tag shows in the report.
     """
@@ -40,8 +49,17 @@ def compute_coverage(result: CampaignResult, catalog: Mapping[str, Requirement])
 
     def group(name: str) -> dict[str, Any]:
         return groups.setdefault(
-            name, {"catalogued": 0, "covered": 0, "requirements": {}, "uncovered": []}
+            name,
+            {
+                "catalogued": 0,
+                "covered": 0,
+                "requirements": {},
+                "uncovered": [],
+                "not_testable": {},
+            },
         )
+
+    untestable = not_testable()
 
     for rid, entry in catalog.items():
         g = group(getattr(entry, "group", "") or group_of(rid))
@@ -50,6 +68,8 @@ def compute_coverage(result: CampaignResult, catalog: Mapping[str, Requirement])
             verdict, purposes = covered[rid]
             g["covered"] += 1
             g["requirements"][rid] = {"verdict": str(verdict), "purposes": purposes}
+        elif rid in untestable:
+            g["not_testable"][rid] = untestable[rid]
         else:
             g["uncovered"].append(rid)
     for rid in sorted(set(covered) - set(catalog)):

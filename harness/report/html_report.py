@@ -106,7 +106,9 @@ def _header(result: CampaignResult) -> str:
     duration = f"{result.finished - result.started:.2f} s" if result.finished else ""
     meta = _meta_table(
         [
-            ("SUT", " ".join(str(sut.get(k, "")) for k in ("vendor", "name", "version")).strip()),
+            ("SUT", sut.get("name", "")),
+            ("Vendor", sut.get("vendor", "")),
+            ("Version", sut.get("version", "")),
             ("Adapter", sut.get("adapter", "")),
             ("Profile", sut.get("profile", "")),
             ("Faults injected into the SUT", sut.get("faults", []) or "none"),
@@ -190,6 +192,17 @@ def _coverage(
                 [f"<code>{esc(rid)}</code>", esc(name), verdict_badge(item["verdict"]), text, links]
             )
     parts.append(_table(["Requirement", "Group", "Verdict", "Text", "Test purposes"], rows))
+    untestable = [
+        (rid, why) for g in coverage["groups"].values() for rid, why in g["not_testable"].items()
+    ]
+    if untestable:
+        parts.append(
+            f"<details><summary>{len(untestable)} requirements not black-box testable</summary>"
+            + _table(
+                ["Requirement", "Why"], [[f"<code>{esc(r)}</code>", esc(w)] for r, w in untestable]
+            )
+            + "</details>"
+        )
     uncovered = [rid for g in coverage["groups"].values() for rid in g["uncovered"]]
     if uncovered:
         parts.append(
