@@ -1,0 +1,80 @@
+"""Wireshark is the independent oracle of the pcap and key-log writers.
+
+A lab opens the per-purpose pcap with its .keys file in Wireshark. Here tshark does
+the same: it must parse the synthetic TCP stream as TLS, find the psk_identity, and
+decrypt both Finished messages and the application data with the NSS key log.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE_HEX = b"oneM2M-conformance-probe\n".hex()
+
+pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+
+
+def tshark_fields(pcap: Path, keys: Path | None, *fields: str) -> list[list[str]]:
+    command = ["tshark", "-r", str(pcap), "-Y", "tls", "-T", "fields"]
+    if keys is not None:
+        command += ["-o", f"tls.keylog_file:{keys}"]
+    for name in fields:
+        command += ["-e", name]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True).stdout
+    return [line.split("\t") for line in out.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    report = tmp_path_factory.mktemp("wireshark")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            "--sut",
+            "reference",
+            "--quiet",
+            "--select",
+            "TP/SAEF-PSK/B/01",
+            "--report",
+            str(report),
+        ],
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    return report / "captures"
+
+
+def test_wireshark_decrypts_every_suite(captures: Path) -> None:
+    pcaps = sorted(captures.glob("*_tls_*.pcap"))
+    assert len(pcaps) >= 5, f"expected one pcap per profile suite, found {pcaps}"
+    for pcap in pcaps:
+        keys = pcap.with_suffix(".keys")
+        rows = tshark_fields(
+            pcap, keys, "tls.handshake.type", "tls.handshake.identity", "data.data"
+        )
+        handshake_types = [t for row in rows for t in row[0].split(",") if t]
+        assert handshake_types.count("20") == 2, f"{pcap.name}: both Finished decrypted: {rows}"
+        if "0xC0A6" not in pcap.name and "0xC0AA" not in pcap.name:
+            # Wireshark 4.0 does not dissect the DHE_PSK ClientKeyExchange fields.
+            identities = {row[1] for row in rows if row[1]}
+            assert identities == {b"sensor-1@in-cse.m2m.example.com".hex()}, pcap.name
+        data = [row[2] for row in rows if len(row) > 2 and row[2]]
+        assert data.count(PROBE_HEX) == 2, f"{pcap.name}: the probe and its echo, decrypted: {rows}"
+
+
+def test_without_the_key_log_nothing_is_decrypted(captures: Path) -> None:
+    pcap = sorted(captures.glob("*_tls_*.pcap"))[0]
+    rows = tshark_fields(pcap, None, "tls.handshake.type", "data.data")
+    assert "20" not in [t for row in rows for t in row[0].split(",")]
+    assert not any(len(row) > 1 and row[1] for row in rows)
