@@ -168,6 +168,7 @@ class DatagramPump:
     send_on_failure: bool = True
     retransmit: bool = True
     tear_down_on_bad_record: bool = False
+    strict_record_order: bool = False
     wire: list[tuple[str, bytes]] = field(default_factory=list)  # one entry per datagram
     dropped: bytes = b""  # bytes withheld from the wire (silent_abort)
     retransmissions: int = 0  # flights resent on timer expiry
@@ -175,6 +176,7 @@ class DatagramPump:
     torn_down: BadRecord | None = None  # the bad record that ended the association
     _source: UdpAddress | None = None
     _seen: set[tuple[int, int]] = field(default_factory=set)  # (epoch, seq) of app data
+    _highest: tuple[int, int] = (-1, -1)  # strict_record_order: the last (epoch, seq) taken
 
     def __post_init__(self) -> None:
         connection = self.endpoint.connection
@@ -266,6 +268,8 @@ class DatagramPump:
             while True:  # wait for a datagram, resending the last flight on timer expiry
                 timer = connection.dtls_timeout() if self.retransmit else None
                 data = self._recv(timer)
+                if data and self.strict_record_order and self._out_of_order(data):
+                    return PumpOutcome.FAILED
                 if data:
                     self.endpoint.receive(data)
                     break
@@ -284,6 +288,20 @@ class DatagramPump:
                 if resent > 0:
                     self.retransmissions += 1
                     self.flush()
+
+    def _out_of_order(self, data: bytes) -> bool:
+        """The ``strict_record_order`` mutant: a record whose (epoch, sequence_number)
+        is not above every one seen before is taken for a replay and ends the handshake
+        (RFC 6347 4.1.2.6 keeps a window precisely so that reordering is not an attack)."""
+        for record in parse_records(data):
+            key = (record.epoch, record.sequence_number)
+            if key <= self._highest:
+                self.endpoint.failure = (
+                    f"record {key} arrived after {self._highest}: taken for a replay"
+                )
+                return True
+            self._highest = key
+        return False
 
     # -- application data --
 

@@ -144,6 +144,7 @@ class _Entity:
             send_on_failure=self.faults.send_alert_on_failure(),
             retransmit=self.faults.retransmit(),
             tear_down_on_bad_record=self.faults.tear_down_on_bad_record(),
+            strict_record_order=self.faults.strict_record_order(),
         )
 
     @staticmethod

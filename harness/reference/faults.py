@@ -71,6 +71,11 @@ class ReferenceFault:
         4.1.2.7: it is silently discarded)."""
         return False
 
+    def strict_record_order(self) -> bool:
+        """Whether a handshake record that arrives out of order (or twice) ends the
+        handshake instead of being buffered or discarded (RFC 6347 4.1.2.6, 4.2.2)."""
+        return False
+
     def cookie_exchange(self) -> bool:
         """Whether Entity B answers a cookieless ClientHello with a HelloVerifyRequest
         (RFC 6347 4.2.1)."""
@@ -308,6 +313,22 @@ class TearDownOnBadRecord(ReferenceFault):
         return True
 
 
+class StrictRecordOrder(ReferenceFault):
+    """Entity A or B (DTLS) takes any record whose (epoch, sequence_number) is not above
+    all it has seen for a replay and abandons the handshake: a reordered or duplicated
+    datagram, which UDP delivers routinely, kills the association attempt.
+
+    Breaks RFC 6347 4.1.2.6 (the replay window exists so reordering is tolerated) and
+    4.2.2 (out-of-order handshake messages are queued or discarded, not fatal).
+    """
+
+    name = "strict_record_order"
+    requirements = ("RFC 6347 4.1.2.6", "RFC 6347 4.2.2", "TS-0003 10.2.1 DTLS 1.2")
+
+    def strict_record_order(self) -> bool:
+        return True
+
+
 FAULT_CLASSES: dict[str, type[ReferenceFault]] = {
     cls.name: cls
     for cls in (
@@ -325,6 +346,7 @@ FAULT_CLASSES: dict[str, type[ReferenceFault]] = {
         NoCookieExchange,
         NoRetransmission,
         TearDownOnBadRecord,
+        StrictRecordOrder,
     )
 }
 
