@@ -15,7 +15,7 @@ Feature: Pre-Provisioned Symmetric Key SAEF, the SUT as Entity A
     Given the harness accepts only the suite under test
     When Entity A and Entity B run the association security handshake
     Then the handshake completes with the suite under test
-    And the negotiated protocol version is 1.2
+    And the negotiated protocol version is (D)TLS 1.2
     And the SUT reports the association as established
     And the keying material the SUT exports equals the harness's
 
@@ -59,7 +59,7 @@ Feature: Pre-Provisioned Symmetric Key SAEF, the SUT as Entity A
     Given the harness uses a Kpsa with one bit flipped
     And the harness answers even a Finished it cannot verify
     When Entity A and Entity B run the association security handshake
-    Then the SUT refuses the handshake with a fatal alert among bad_record_mac, decrypt_error
+    Then the SUT refuses the handshake with a fatal alert among bad_record_mac, decrypt_error, or over DTLS by discarding the records
     And the SUT establishes no association
 
   @TP/SAEF-PSK/A/08
@@ -75,7 +75,7 @@ Feature: Pre-Provisioned Symmetric Key SAEF, the SUT as Entity A
   Scenario: Entity A refuses a Finished record whose MAC or tag is wrong
     Given the harness corrupts the MAC of the record carrying its Finished
     When Entity A and Entity B run the association security handshake
-    Then the SUT refuses the handshake with a fatal alert among bad_record_mac
+    Then the SUT refuses the handshake with a fatal alert among bad_record_mac, or over DTLS by discarding the records
     And the SUT establishes no association
 
   @TP/SAEF-PSK/A/10
@@ -112,7 +112,29 @@ Feature: Pre-Provisioned Symmetric Key SAEF, the SUT as Entity A
   @TP/SAEF-PSK/A/13
   @SAEF-PSK-10
   Scenario: Entity A refuses a ServerHello that selects an older protocol version
-    Given the harness answers with protocol version 1.1
+    Given the harness answers with the previous protocol version, TLS 1.1 or DTLS 1.0
     When Entity A and Entity B run the association security handshake
     Then the SUT refuses the handshake with a fatal alert among protocol_version, handshake_failure, illegal_parameter
     And the SUT establishes no association
+
+  @TP/SAEF-PSK/A/14 @transport:dtls
+  @SAEF-PSK-10
+  Scenario: Entity A repeats its ClientHello with the cookie of a HelloVerifyRequest
+    When Entity A and Entity B run the association security handshake
+    Then the SUT repeated its ClientHello with the harness's cookie
+    And the handshake completes
+
+  @TP/SAEF-PSK/A/15 @transport:dtls
+  @SAEF-PSK-10 @SAEF-COMMON-08
+  Scenario Outline: Entity A completes the handshake over a lossy, disordered network
+    Given the network <disruption>
+    When Entity A and Entity B run the association security handshake
+    Then the handshake completes
+
+    Examples:
+      | disruption                                          |
+      | loses the SUT's first ClientHello                   |
+      | loses the harness's first ServerHello flight        |
+      | delivers the harness's datagrams in reverse order   |
+      | delivers every harness datagram twice               |
+      | carries the harness's handshake in 64-byte fragments |

@@ -14,7 +14,7 @@ Feature: Pre-Provisioned Symmetric Key SAEF, the SUT as Entity B
     Given the harness offers only the suite under test
     When Entity A and Entity B run the association security handshake
     Then the handshake completes with the suite under test
-    And the negotiated protocol version is 1.2
+    And the negotiated protocol version is (D)TLS 1.2
     And the SUT reports the association as established
     And the keying material the SUT exports equals the harness's
 
@@ -69,7 +69,7 @@ Feature: Pre-Provisioned Symmetric Key SAEF, the SUT as Entity B
   Scenario: Entity B refuses Entity A holding a wrong Kpsa
     Given the harness uses a Kpsa with one bit flipped
     When Entity A and Entity B run the association security handshake
-    Then the SUT refuses the handshake with a fatal alert among bad_record_mac, decrypt_error
+    Then the SUT refuses the handshake with a fatal alert among bad_record_mac, decrypt_error, or over DTLS by discarding the records
     And the SUT establishes no association
 
   @TP/SAEF-PSK/B/08
@@ -85,7 +85,7 @@ Feature: Pre-Provisioned Symmetric Key SAEF, the SUT as Entity B
   Scenario: Entity B refuses a Finished record whose MAC or tag is wrong
     Given the harness corrupts the MAC of the record carrying its Finished
     When Entity A and Entity B run the association security handshake
-    Then the SUT refuses the handshake with a fatal alert among bad_record_mac
+    Then the SUT refuses the handshake with a fatal alert among bad_record_mac, or over DTLS by discarding the records
     And the SUT establishes no association
 
   @TP/SAEF-PSK/B/10
@@ -114,7 +114,42 @@ Feature: Pre-Provisioned Symmetric Key SAEF, the SUT as Entity B
   @TP/SAEF-PSK/B/12
   @SAEF-PSK-10 @SAEF-PSK-12
   Scenario: Entity B refuses a ClientHello that offers only an older protocol version
-    Given the harness offers only protocol version 1.1
+    Given the harness offers only the previous protocol version, TLS 1.1 or DTLS 1.0
     When Entity A and Entity B run the association security handshake
     Then the SUT refuses the handshake with a fatal alert among protocol_version, handshake_failure
     And the SUT establishes no association
+
+  @TP/SAEF-PSK/B/13 @transport:dtls
+  @SAEF-PSK-10
+  Scenario: Entity B answers a ClientHello without a cookie with a HelloVerifyRequest
+    When Entity A and Entity B run the association security handshake
+    Then the SUT answered the first ClientHello with a HelloVerifyRequest
+    And the handshake completes
+
+  @TP/SAEF-PSK/B/14 @transport:dtls
+  @SAEF-PSK-10 @SAEF-COMMON-08
+  Scenario Outline: Entity B completes the handshake over a lossy, disordered network
+    Given the network <disruption>
+    When Entity A and Entity B run the association security handshake
+    Then the handshake completes
+
+    Examples:
+      | disruption                                          |
+      | loses the SUT's first ServerHello flight            |
+      | loses the harness's first ClientKeyExchange flight  |
+      | delivers the harness's datagrams in reverse order   |
+      | delivers every harness datagram twice               |
+      | carries the harness's handshake in 64-byte fragments |
+
+  @TP/SAEF-PSK/B/15 @transport:dtls
+  @SAEF-PSK-10
+  Scenario Outline: Entity B discards a bad record and keeps the association
+    Given the harness, once established, sends <bad record>
+    When Entity A and Entity B run the association security handshake
+    Then the handshake completes
+    And the SUT keeps the association: no alert, and it still answers application data
+
+    Examples:
+      | bad record                                   |
+      | a replay of its application data record      |
+      | an application data record with a wrong tag  |

@@ -35,9 +35,13 @@ def expect_established(
     return f"handshake completed with {suite_name(negotiated or 0)}"
 
 
-def expect_refusal(ex: Exchange, accepted: Collection[str], spec: SpecProfile) -> str:
+def expect_refusal(
+    ex: Exchange, accepted: Collection[str], spec: SpecProfile, *, silent_ok: bool = False
+) -> str:
     """The SUT refused: it sent a fatal alert (one the RFC names for this case, or any
-    fatal alert under S-06) and never its own ChangeCipherSpec/Finished."""
+    fatal alert under S-06) and showed no sign of accepting our flight. ``silent_ok``:
+    silence until the bound is a refusal too (DTLS discards records that fail their MAC,
+    RFC 6347 4.1.2.7)."""
     ending = ex.ending
     if ex.sut_accepted:
         raise SutFailure(
@@ -70,6 +74,8 @@ def expect_refusal(ex: Exchange, accepted: Collection[str], spec: SpecProfile) -
             )
         return "SUT closed the connection without an alert (accepted by S-01)"
     if ending.kind == "timeout":
+        if silent_ok:
+            return "the SUT discarded the records silently, as RFC 6347 4.1.2.7 allows over DTLS"
         raise SutFailure(
             f"the SUT neither refused nor completed the handshake: {ending.describe()}"
         )
@@ -192,3 +198,49 @@ def _sut_detail(ex: Exchange) -> str:
         return ""
     parts = [p for p in (result.alert and f"alert {result.alert}", result.detail) if p]
     return f" (the SUT says: {'; '.join(parts)})"
+
+
+def expect_hello_verify_request(ex: Exchange, spec: SpecProfile) -> str:
+    """RFC 6347 4.2.1: a server answers a cookieless ClientHello with HelloVerifyRequest."""
+    if ex.dtls.get("hello_verify_requests_received", 0) > 0:
+        return "the SUT answered the cookieless ClientHello with a HelloVerifyRequest"
+    if not spec.dtls_cookie_exchange_required:
+        return f"the SUT skipped the cookie exchange ({spec.describe('dtls_cookie_exchange_required')})"
+    raise SutFailure(
+        "the SUT answered a ClientHello without a cookie with "
+        f"{ex.dtls.get('first_answer') or 'nothing'} instead of a HelloVerifyRequest "
+        f"({spec.describe('dtls_cookie_exchange_required')})"
+    )
+
+
+def expect_cookie_repeated(ex: Exchange) -> str:
+    """RFC 6347 4.2.1: the client repeats its ClientHello with the server's cookie."""
+    sent = ex.dtls.get("cookie_sent")
+    cookies = ex.dtls.get("client_hello_cookies", [])
+    if not sent:
+        raise HarnessError("the harness sent no HelloVerifyRequest, so nothing can be checked")
+    if sent not in cookies:
+        raise SutFailure(
+            f"no ClientHello carried the cookie {sent}; cookies seen: {cookies or 'none'}"
+        )
+    return "the SUT repeated its ClientHello with the harness's cookie"
+
+
+def expect_association_kept(ex: Exchange) -> str:
+    """RFC 6347 4.1.2.7: a bad or replayed record is discarded; the association lives on."""
+    after = ex.dtls.get("alerts_after_bad_record", [])
+    if after:
+        raise SutFailure(
+            f"the SUT answered the bad record with alert(s) {', '.join(after)} instead of discarding it"
+        )
+    echoes: list[bool] = ex.dtls.get("echoes", [])  # per probe: answered or not
+    if not echoes:
+        raise Inconclusive("no application data was exchanged around the bad record")
+    if not echoes[0]:
+        raise Inconclusive(
+            "the SUT does not answer application data, so only the absence of an alert after "
+            "the bad record could be observed"
+        )
+    if not all(echoes):
+        raise SutFailure("the SUT answered application data before the bad record but not after it")
+    return f"no alert after the bad record, and the SUT answered all {len(echoes)} probes"

@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 PROBE = b"oneM2M-conformance-probe\n"
 
 
-def engine_faults(plan: PeerPlan) -> Faults:
+# The protocol version before (D)TLS 1.2 on the wire: TLS 1.1 and DTLS 1.0.
+PREVIOUS_VERSION = {Transport.TLS: 0x0302, Transport.DTLS: 0xFEFF}
+
+
+def engine_faults(plan: PeerPlan, transport: Transport = Transport.TLS) -> Faults:
     """The plan's fault vocabulary (see steps/common_steps.py) as engine Faults."""
     wanted = dict(plan.faults)
     ops: list[MessageOp] = []
@@ -48,11 +52,11 @@ def engine_faults(plan: PeerPlan) -> Faults:
             app_data_before_finished = PROBE
         else:
             raise HarnessError(f"no engine fault for message op {kind!r}")
-    version = wanted.pop("protocol_version", None)
+    previous = wanted.pop("previous_protocol_version", False)
     faults = Faults(
         peer_psk=wanted.pop("peer_psk", None),
         selected_suite=wanted.pop("selected_suite", None),
-        hello_version=version[0] * 256 + version[1] if version else None,
+        hello_version=PREVIOUS_VERSION[transport] if previous else None,
         tolerate_bad_finished=wanted.pop("tolerate_bad_peer_finished", False),
         corrupt_finished=wanted.pop("corrupt_finished", False),
         corrupt_record_mac=wanted.pop("corrupt_record_mac", None),

@@ -87,6 +87,7 @@ class Exchange:
     psk_identity_received: bytes | None  # what the SUT as Entity A presented
     sut_accepted: str | None  # what the SUT did that shows it accepted our flight
     export: Callable[[bytes, int, bytes | None], bytes]
+    dtls: dict[str, Any] = field(default_factory=dict)  # DTLS observations, see engine_bridge
 
 
 def run_association(case: Case, plan: PeerPlan, exports: list[tuple[str, int]]) -> Exchange:

@@ -131,6 +131,15 @@ SETTINGS: tuple[Setting, ...] = (
         "allowed); 'any-fatal': any fatal alert counts, and the expected ones are reported.",
     ),
     Setting(
+        "dtls_cookie_exchange_required",
+        "S-07",
+        True,
+        (True, False),
+        "RFC 6347 4.2.1 (servers SHOULD use the cookie exchange); issue #4",
+        "A DTLS Entity B must answer a cookieless ClientHello with a HelloVerifyRequest "
+        "(protection against amplification); False: skipping it is reported, not failed.",
+    ),
+    Setting(
         "sni_required",
         "S-02",
         "all-frameworks",
@@ -188,6 +197,7 @@ class SpecProfile:
     maf_to_mef_binding: str = "https-json"
     refusal_requires_fatal_alert: bool = True
     refusal_alerts: str = "rfc"
+    dtls_cookie_exchange_required: bool = True
     sni_required: str = "all-frameworks"
     client_offers_only_profile_suites: bool = True
     client_must_support_mandatory_suite: bool = True

@@ -9,7 +9,7 @@ from pytest_bdd import given, parsers, then, when
 from harness import checks
 from harness.plugin import Case
 from harness.roles import PeerPlan, mandatory_suite, run_association
-from harness.sut.contract import Role
+from harness.sut.contract import Role, Transport
 from harness.tls.suites import PROFILE_SUITES, SUITES
 
 NON_PROFILE_SUITES = tuple(code for code, s in SUITES.items() if not s.profile)
@@ -55,9 +55,13 @@ def select_unoffered(case: Case) -> None:
     plan(case).faults["selected_suite"] = NON_PROFILE_SUITES[0]
 
 
-@given(parsers.re(r"the harness (?:offers only|answers with) protocol version 1\.1"))
+@given(
+    parsers.re(
+        r"the harness (?:offers only|answers with) the previous protocol version, TLS 1\.1 or DTLS 1\.0"
+    )
+)
 def old_version(case: Case) -> None:
-    plan(case).faults["protocol_version"] = (3, 2)
+    plan(case).faults["previous_protocol_version"] = True
 
 
 # --- faults --------------------------------------------------------------------------------
@@ -140,9 +144,10 @@ def completes_with_profile_suite(case: Case) -> None:
     case.observe(checks.expect_established(exchange(case), profile_only=True))
 
 
-@then("the negotiated protocol version is 1.2")
+@then("the negotiated protocol version is (D)TLS 1.2")
 def version_12(case: Case) -> None:
-    case.observe(checks.expect_version(exchange(case), (3, 3)))
+    expected = (254, 253) if case.transport is Transport.DTLS else (3, 3)
+    case.observe(checks.expect_version(exchange(case), expected))
 
 
 @then("the SUT reports the association as established")
@@ -155,10 +160,16 @@ def exporter_matches(case: Case) -> None:
     case.observe(checks.expect_exporter_match(exchange(case), *CONNECTION_EXPORTER))
 
 
+DTLS_DISCARD = ", or over DTLS by discarding the records"
+
+
 @then(parsers.parse("the SUT refuses the handshake with a fatal alert among {alerts}"))
 def refuses(case: Case, alerts: str) -> None:
-    accepted = [a.strip() for a in alerts.split(",")]
-    case.observe(checks.expect_refusal(exchange(case), accepted, case.spec))
+    # RFC 6347 4.1.2.7: over DTLS a record that fails its MAC is silently discarded, so
+    # for record-protection failures silence until the bound is a refusal too.
+    silent_ok = alerts.endswith(DTLS_DISCARD) and case.transport is Transport.DTLS
+    accepted = [a.strip() for a in alerts.removesuffix(DTLS_DISCARD).split(",")]
+    case.observe(checks.expect_refusal(exchange(case), accepted, case.spec, silent_ok=silent_ok))
 
 
 @then("the SUT establishes no association")
@@ -184,3 +195,53 @@ def carries_sni(case: Case) -> None:
 
 def sut_role(case: Case) -> Role:
     return Role(case.info.sut_role)
+
+
+# --- DTLS: the network and the record layer ---------------------------------------------
+
+NETWORK = {
+    "loses the SUT's first ServerHello flight": ("drop_received_first", "ServerHello"),
+    "loses the SUT's first ClientHello": ("drop_received_first", "ClientHello"),
+    "loses the harness's first ClientKeyExchange flight": ("drop_sent_first", "ClientKeyExchange"),
+    "loses the harness's first ServerHello flight": ("drop_sent_first", "ServerHello"),
+    "delivers the harness's datagrams in reverse order": ("reverse_flights", ""),
+    "delivers every harness datagram twice": ("duplicate_datagrams", ""),
+    "carries the harness's handshake in 64-byte fragments": ("fragment", "64"),
+}
+
+
+@given(parsers.re("the network (?P<disruption>" + "|".join(map(re.escape, NETWORK)) + ")$"))
+def network(case: Case, disruption: str) -> None:
+    plan(case).faults.setdefault("network", []).append(NETWORK[disruption])
+
+
+BAD_RECORDS = {
+    "a replay of its application data record": "replay_application_data",
+    "an application data record with a wrong tag": "corrupt_application_data",
+}
+
+
+@given(
+    parsers.re(
+        "the harness, once established, sends (?P<bad>"
+        + "|".join(map(re.escape, BAD_RECORDS))
+        + ")$"
+    )
+)
+def bad_record_after_handshake(case: Case, bad: str) -> None:
+    plan(case).faults["after_handshake"] = BAD_RECORDS[bad]
+
+
+@then("the SUT answered the first ClientHello with a HelloVerifyRequest")
+def answered_with_hvr(case: Case) -> None:
+    case.observe(checks.expect_hello_verify_request(exchange(case), case.spec))
+
+
+@then("the SUT repeated its ClientHello with the harness's cookie")
+def repeated_with_cookie(case: Case) -> None:
+    case.observe(checks.expect_cookie_repeated(exchange(case)))
+
+
+@then("the SUT keeps the association: no alert, and it still answers application data")
+def keeps_association(case: Case) -> None:
+    case.observe(checks.expect_association_kept(exchange(case)))

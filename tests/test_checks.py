@@ -177,3 +177,50 @@ def test_spec_profile_rejects_bad_settings() -> None:
         SpecProfile.from_mapping({"settings": {"refusal_alerts": "any-fatal"}}).refusal_alerts
         == "any-fatal"
     )
+
+
+def test_silence_is_a_refusal_only_where_dtls_allows_it() -> None:
+    ex = make(Ending("timeout", detail="5 s"))
+    with pytest.raises(SutFailure):
+        checks.expect_refusal(ex, ["bad_record_mac"], SPEC)
+    assert "RFC 6347" in checks.expect_refusal(ex, ["bad_record_mac"], SPEC, silent_ok=True)
+
+
+def test_hello_verify_request() -> None:
+    assert checks.expect_hello_verify_request(
+        make(dtls={"hello_verify_requests_received": 1}), SPEC
+    )
+    skipped = make(dtls={"hello_verify_requests_received": 0, "first_answer": "ServerHello"})
+    with pytest.raises(SutFailure, match="ServerHello instead of a HelloVerifyRequest"):
+        checks.expect_hello_verify_request(skipped, SPEC)
+    assert checks.expect_hello_verify_request(
+        skipped, SpecProfile(dtls_cookie_exchange_required=False)
+    )
+
+
+def test_cookie_repeated() -> None:
+    assert checks.expect_cookie_repeated(
+        make(dtls={"cookie_sent": "ab", "client_hello_cookies": ["", "ab"]})
+    )
+    with pytest.raises(SutFailure):
+        checks.expect_cookie_repeated(
+            make(dtls={"cookie_sent": "ab", "client_hello_cookies": ["", "cd"]})
+        )
+
+
+@pytest.mark.parametrize(
+    ("dtls", "outcome"),
+    [
+        ({"echoes": [True, True]}, "pass"),
+        ({"echoes": [True, False]}, SutFailure),
+        ({"echoes": [True, True], "alerts_after_bad_record": ["close_notify"]}, SutFailure),
+        ({"echoes": [False, False]}, Inconclusive),
+        ({"echoes": []}, Inconclusive),
+    ],
+)
+def test_association_kept(dtls: dict, outcome: object) -> None:
+    if outcome == "pass":
+        assert checks.expect_association_kept(make(dtls=dtls))
+    else:
+        with pytest.raises(outcome):  # type: ignore[call-overload]
+            checks.expect_association_kept(make(dtls=dtls))
