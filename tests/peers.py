@@ -241,3 +241,51 @@ def write_psk_file(directory: str, identity: str, psk: bytes) -> str:
     with open(path, "w") as handle:
         handle.write(f"{identity}:{psk.hex()}\n")
     return path
+
+
+# DTLS (UDP) ----------------------------------------------------------------------------
+
+
+def free_udp_port() -> int:
+    """A loopback UDP port free right now (the peer binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def openssl_dtls_server_args(
+    port: int,
+    psk: bytes,
+    identity: str,
+    hint: str | None,
+    cipher: str,
+    label: str,
+    length: int = 48,
+    mtu: int | None = None,
+) -> list[str]:
+    """s_server over DTLS 1.2 (it does the cookie exchange itself)."""
+    args = openssl_server_args(port, psk, identity, hint, cipher, label, length)
+    args[args.index("-tls1_2")] = "-dtls1_2"
+    return args + (["-mtu", str(mtu)] if mtu else [])
+
+
+def openssl_dtls_client_args(
+    port: int,
+    psk: bytes,
+    identity: str,
+    cipher: str,
+    label: str,
+    server_name: str | None,
+    length: int = 48,
+    mtu: int | None = None,
+) -> list[str]:
+    args = openssl_client_args(port, psk, identity, cipher, label, server_name, length)
+    args[args.index("-tls1_2")] = "-dtls1_2"
+    return args + (["-mtu", str(mtu)] if mtu else [])
+
+
+def gnutls_dtls(args: list[str]) -> list[str]:
+    """The TLS argument list of gnutls_server_args / gnutls_client_args, made DTLS 1.2:
+    ``-u`` (UDP) and +VERS-DTLS1.2 instead of +VERS-TLS1.2 in the priority string."""
+    out = [a.replace("+VERS-TLS1.2", "+VERS-DTLS1.2") for a in args]
+    return out + ["-u"]

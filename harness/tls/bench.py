@@ -2,7 +2,8 @@
 
 Used by a benchmark script; kept here so it always drives the current engine. Two
 measures: in memory (engine cost only) and over loopback TCP (engine plus sockets, a
-server thread accepting one connection per handshake).
+server thread accepting one connection per handshake). The same two for DTLS 1.2: over
+the simulated link (engine cost, cookie exchange included) and over loopback UDP.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+from harness.tls.dtls import DtlsClientConnection, DtlsServerConnection
+from harness.tls.dtls_link import SimulatedLink
+from harness.tls.dtls_transport import run_dtls_client, run_dtls_server_once
 from harness.tls.engine import (
     ClientConfig,
     ClientConnection,
@@ -27,7 +31,7 @@ PSK = bytes(range(16))
 
 @dataclass(frozen=True)
 class BenchResult:
-    mode: str  # "memory" | "loopback"
+    mode: str  # "memory" | "loopback" | "dtls-memory" | "dtls-loopback"
     suite: int
     handshakes: int
     seconds: float
@@ -82,3 +86,51 @@ def handshakes_over_loopback(n: int, suite: int = 0x00AE, timeout: float = 5.0) 
     if failures:
         raise RuntimeError(f"benchmark handshakes failed: {failures[:3]}")
     return BenchResult("loopback", suite, n, seconds)
+
+
+def _dtls_pair(suite: int, mtu: int) -> tuple[DtlsClientConnection, DtlsServerConnection]:
+    client = DtlsClientConnection(ClientConfig(IDENTITY, PSK, [suite]), mtu=mtu)
+    server = DtlsServerConnection(ServerConfig({IDENTITY: PSK}, [suite]), mtu=mtu)
+    return client, server
+
+
+def dtls_handshakes_in_memory(n: int, suite: int = 0xC0A8, mtu: int = 1200) -> BenchResult:
+    """n DTLS handshakes (with HelloVerifyRequest) over the simulated link."""
+    start = time.perf_counter()
+    for _ in range(n):
+        client, server = _dtls_pair(suite, mtu)
+        link = SimulatedLink(client, server)
+        link.start()
+        if not link.run():
+            raise RuntimeError(f"benchmark DTLS handshake failed: {client.error or server.error}")
+    return BenchResult("dtls-memory", suite, n, time.perf_counter() - start)
+
+
+def dtls_handshakes_over_loopback(
+    n: int, suite: int = 0xC0A8, timeout: float = 5.0, mtu: int = 1200
+) -> BenchResult:
+    """n DTLS client handshakes against a server thread on 127.0.0.1 UDP, one socket
+    (one association) per handshake on the server side."""
+    failures: list[str] = []
+    start = time.perf_counter()
+    for _ in range(n):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            address = sock.getsockname()[:2]
+            client, server = _dtls_pair(suite, mtu)
+
+            def serve(server: DtlsServerConnection = server, sock: socket.socket = sock) -> None:
+                outcome = run_dtls_server_once(server, sock, timeout)
+                if outcome.kind != "established":
+                    failures.append(outcome.reason)
+
+            thread = threading.Thread(target=serve, daemon=True)
+            thread.start()
+            outcome = run_dtls_client(client, address, timeout)
+            if outcome.kind != "established":
+                failures.append(outcome.reason)
+            thread.join(timeout)
+    seconds = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"benchmark DTLS handshakes failed: {failures[:3]}")
+    return BenchResult("dtls-loopback", suite, n, seconds)

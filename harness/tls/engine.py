@@ -185,6 +185,9 @@ class Connection:
     """State shared by both roles: record layer, framing, transcript, observables."""
 
     is_client: bool = False
+    # The protocol version the state machines offer and require: TLS 1.2 here; the DTLS
+    # subclasses (harness.tls.dtls) say DTLS 1.2 (0xFEFD) without touching the handshake.
+    protocol_version: tuple[int, int] = TLS12
 
     def __init__(
         self,
@@ -390,15 +393,11 @@ class Connection:
         an alert, take it as the peer's answer (it refused; we send nothing more)."""
         if self._peer_read_state is None or exc.record_raw is None or exc.record_type != CT_ALERT:
             return False
-        raw = exc.record_raw
-        version = (raw[1], raw[2])
-        seq = self.records.read_seq.to_bytes(8, "big")
         try:
-            payload = self._peer_read_state.unprotect(seq, CT_ALERT, version, raw[5:])
+            payload = self.records.unprotect_with(self._peer_read_state, exc.record_raw)
             level, description = messages.decode_alert(payload)
         except ProtocolError:
             return False
-        self.records.read_seq += 1
         info = AlertInfo(alerts.level_name(level), alerts.description_name(description))
         fields = {"level": info.level, "description": info.description}
         note = "read with the peer's keys (the harness deliberately used another key)"
@@ -566,7 +565,7 @@ class Connection:
             note = item.note
             if corrupt:
                 note = (note + "; " if note else "") + "fault: corrupted record MAC/tag"
-            self._out += self.records.encode(item.content_type, item.payload, corrupt=corrupt)
+            self._emit_record(item, corrupt)
             self._trace("sent", item.layer, item.name, item.fields, item.payload, note)
             if item.content_type == CT_CHANGE_CIPHER_SPEC and item.name == "ChangeCipherSpec":
                 self.records.activate_write()
@@ -581,6 +580,22 @@ class Connection:
                 if item.alert[0] == alerts.FATAL:
                     self._finish(f"sent fatal alert {info.description}")
                     break
+
+    def _emit_record(self, item: _Out, corrupt: bool) -> None:
+        """Protect one outgoing item as a record. DTLS overrides this to fragment handshake
+        messages and keep the records of the flight for retransmission."""
+        self._out += self.records.encode(item.content_type, item.payload, corrupt=corrupt)
+
+    def _client_version_refused(self, version: tuple[int, int]) -> bool:
+        """True if a ClientHello's client_version is below what we speak (TLS: < 3.3)."""
+        return version < TLS12
+
+    def _encode_client_hello(self, hello: Hello) -> bytes:
+        """ClientHello body; DTLS adds the cookie field (RFC 6347 section 4.2.1)."""
+        return messages.encode_client_hello(hello)
+
+    def _decode_client_hello(self, body: bytes) -> Hello:
+        return messages.decode_client_hello(body)
 
     def _fatal(self, exc: ProtocolError) -> None:
         self.error = exc.reason
@@ -611,7 +626,8 @@ class Connection:
 
     def _trace_received_handshake(self, message: HandshakeMessage) -> None:
         dhe = self.suite.key_exchange == "DHE_PSK" if self.suite else None
-        fields = messages.describe(message.msg_type, message.body, dhe)
+        dtls = self.protocol_version != TLS12
+        fields = messages.describe(message.msg_type, message.body, dhe, dtls)
         self._trace(
             "received",
             "handshake",
@@ -662,7 +678,9 @@ class ClientConnection(Connection):
         if self.config.extended_master_secret:
             extensions.append((EXT_EXTENDED_MASTER_SECRET, b""))
         self._offered_extensions = {kind for kind, _ in extensions} | {EXT_RENEGOTIATION_INFO}
-        version = divmod(f.hello_version, 256) if f.hello_version is not None else TLS12
+        version = (
+            divmod(f.hello_version, 256) if f.hello_version is not None else self.protocol_version
+        )
         # A peer that accepted another version must see it in the record headers too,
         # or it refuses for the record version and the test learns nothing.
         self.records.version = version
@@ -675,7 +693,7 @@ class ClientConnection(Connection):
             extensions,
             bool(extensions),
         )
-        body = messages.encode_client_hello(hello)
+        body = self._encode_client_hello(hello)
         self.client_hello = hello.fields(client=True)
         notes = [
             n
@@ -722,7 +740,7 @@ class ClientConnection(Connection):
     def _on_server_hello(self, message: HandshakeMessage) -> None:
         hello = messages.decode_server_hello(message.body)
         self.server_hello = hello.fields(client=False)
-        if hello.version != TLS12:
+        if hello.version != self.protocol_version:
             raise ProtocolError(
                 alerts.PROTOCOL_VERSION,
                 f"ServerHello version {hello.version[0]}.{hello.version[1]}",
@@ -889,7 +907,7 @@ class ServerConnection(Connection):
             return True
         if self.state != "wait_finished":
             return False
-        self.records.read_seq += 1
+        self.records.skip_record()
         self.peer_finished_ok = False
         self._trace(
             "received",
@@ -917,12 +935,12 @@ class ServerConnection(Connection):
             self.state = "finished_sent_unverified"
 
     def _on_client_hello(self, message: HandshakeMessage) -> None:
-        hello = messages.decode_client_hello(message.body)
+        hello = self._decode_client_hello(message.body)
         self.client_hello = hello.fields(client=True)
         self.server_name = hello.server_name
         self.client_random = hello.random
         f = self.faults
-        if hello.version < TLS12:
+        if self._client_version_refused(hello.version):
             raise ProtocolError(
                 alerts.PROTOCOL_VERSION,
                 f"client offers only TLS {hello.version[0]}.{hello.version[1]}",
@@ -954,7 +972,9 @@ class ServerConnection(Connection):
         if self.extended_master_secret or f.unsolicited_ems:
             extensions.append((EXT_EXTENDED_MASTER_SECRET, b""))
         self.server_random = self.rng(32)
-        version = divmod(f.hello_version, 256) if f.hello_version is not None else TLS12
+        version = (
+            divmod(f.hello_version, 256) if f.hello_version is not None else self.protocol_version
+        )
         # A peer that accepted another version must see it in the record headers too,
         # or it refuses for the record version and the test learns nothing.
         self.records.version = version

@@ -17,6 +17,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from harness.tls.dtls_faults import DatagramFaults
+
 OpKind = Literal["drop", "duplicate", "replace", "insert_before", "insert_after", "move_after"]
 _BYTES_FIELDS = (
     "psk_identity",
@@ -123,6 +125,9 @@ class Faults:
     app_data_before_finished: bytes | None = None
     # Application data before our CCS (in the clear): unexpected_message.
     app_data_before_ccs: bytes | None = None
+    # DTLS only: faults on datagrams (loss, duplication, reordering, delay, corruption,
+    # replay, fragmentation); see harness.tls.dtls_faults. Ignored over TLS.
+    dtls: DatagramFaults = field(default_factory=DatagramFaults)
 
     @property
     def any(self) -> bool:
@@ -135,13 +140,17 @@ class Faults:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value == f.default or (f.name == "message_ops" and not value):
+            if f.name == "message_ops" and not value:
+                continue
+            if f.name == "dtls" and not value.any:
+                continue
+            if value == f.default:
                 continue
             if isinstance(value, bytes):
                 value = value.hex()
             elif f.name == "message_ops":
                 value = [op.to_json() for op in value]
-            elif f.name == "alert":
+            elif f.name in ("alert", "dtls"):
                 value = value.to_json()
             elif isinstance(value, tuple):
                 value = list(value)
@@ -171,5 +180,7 @@ class Faults:
                 )
             elif name == "alert" and isinstance(item, dict):
                 item = AlertFault(**item)
+            elif name == "dtls" and not isinstance(item, DatagramFaults):
+                item = DatagramFaults.from_json(item)
             kwargs[name] = item
         return cls(**kwargs)

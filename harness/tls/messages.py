@@ -22,6 +22,7 @@ from harness.tls.suites import suite_name
 HELLO_REQUEST = 0
 CLIENT_HELLO = 1
 SERVER_HELLO = 2
+HELLO_VERIFY_REQUEST = 3  # DTLS only (RFC 6347 section 4.2.1)
 CERTIFICATE = 11
 SERVER_KEY_EXCHANGE = 12
 CERTIFICATE_REQUEST = 13
@@ -34,6 +35,7 @@ MESSAGE_NAMES = {
     HELLO_REQUEST: "HelloRequest",
     CLIENT_HELLO: "ClientHello",
     SERVER_HELLO: "ServerHello",
+    HELLO_VERIFY_REQUEST: "HelloVerifyRequest",
     CERTIFICATE: "Certificate",
     SERVER_KEY_EXCHANGE: "ServerKeyExchange",
     CERTIFICATE_REQUEST: "CertificateRequest",
@@ -213,6 +215,56 @@ def decode_server_hello(body: bytes) -> Hello:
     )
 
 
+# DTLS (RFC 6347 section 4.2.1) ------------------------------------------------------------
+
+MAX_COOKIE_LENGTH = 255  # opaque cookie<0..2^8-1>
+
+
+def _cookie_offset(body: bytes) -> int:
+    """Where the DTLS cookie field starts: after client_version, random and session_id."""
+    if len(body) < 35 or 35 + body[34] > len(body):
+        raise ProtocolError(alerts.DECODE_ERROR, "DTLS ClientHello too short for its session_id")
+    return 35 + body[34]
+
+
+def encode_dtls_client_hello(hello: Hello, cookie: bytes) -> bytes:
+    """The DTLS ClientHello is the TLS one with ``opaque cookie<0..2^8-1>`` inserted after
+    session_id; the rest of the codec is tlslite's."""
+    if len(cookie) > MAX_COOKIE_LENGTH:
+        raise ValueError("DTLS cookie longer than 255 octets")
+    body = encode_client_hello(hello)
+    at = _cookie_offset(body)
+    return body[:at] + bytes([len(cookie)]) + cookie + body[at:]
+
+
+def split_dtls_client_hello(body: bytes) -> tuple[bytes, bytes]:
+    """(cookie, the body without the cookie field, i.e. in the TLS layout)."""
+    at = _cookie_offset(body)
+    if at >= len(body) or at + 1 + body[at] > len(body):
+        raise ProtocolError(alerts.DECODE_ERROR, "DTLS ClientHello cookie overruns the message")
+    end = at + 1 + body[at]
+    return body[at + 1 : end], body[:at] + body[end:]
+
+
+def decode_dtls_client_hello(body: bytes) -> tuple[Hello, bytes]:
+    """(hello, cookie) from a DTLS ClientHello body."""
+    cookie, tls_body = split_dtls_client_hello(body)
+    return decode_client_hello(tls_body), cookie
+
+
+def encode_hello_verify_request(version: tuple[int, int], cookie: bytes) -> bytes:
+    if len(cookie) > MAX_COOKIE_LENGTH:
+        raise ValueError("DTLS cookie longer than 255 octets")
+    return bytes([version[0], version[1], len(cookie)]) + cookie
+
+
+def decode_hello_verify_request(body: bytes) -> tuple[tuple[int, int], bytes]:
+    """(server_version, cookie); anything but exactly those fields is a decode_error."""
+    if len(body) < 3 or len(body) != 3 + body[2]:
+        raise ProtocolError(alerts.DECODE_ERROR, "malformed HelloVerifyRequest")
+    return (body[0], body[1]), body[3:]
+
+
 # RFC 4279 messages ------------------------------------------------------------------
 
 
@@ -336,11 +388,19 @@ def decode_alert(payload: bytes) -> tuple[int, int]:
     return payload[0], payload[1]
 
 
-def describe(msg_type: int, body: bytes, dhe: bool | None = None) -> dict[str, Any]:
+def describe(
+    msg_type: int, body: bytes, dhe: bool | None = None, dtls: bool = False
+) -> dict[str, Any]:
     """Best-effort decoded fields for the trace; never raises (fields on error say why)."""
     try:
+        if msg_type == CLIENT_HELLO and dtls:
+            hello, cookie = decode_dtls_client_hello(body)
+            return {**hello.fields(client=True), "cookie": cookie.hex()}
         if msg_type == CLIENT_HELLO:
             return decode_client_hello(body).fields(client=True)
+        if msg_type == HELLO_VERIFY_REQUEST:
+            version, cookie = decode_hello_verify_request(body)
+            return {"server_version": _version_text(version), "cookie": cookie.hex()}
         if msg_type == SERVER_HELLO:
             return decode_server_hello(body).fields(client=False)
         if msg_type == SERVER_KEY_EXCHANGE:

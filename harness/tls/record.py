@@ -257,6 +257,19 @@ class TlsRecordLayer:
     def feed(self, data: bytes) -> None:
         self._buffer += data
 
+    def unprotect_with(self, state: RecordProtection, raw: bytes) -> bytes:
+        """Decrypt one raw record (header included) with another read state, counting it:
+        the harness reads the peer's alert with the peer's keys after a key fault."""
+        payload = state.unprotect(
+            self.read_seq.to_bytes(8, "big"), raw[0], (raw[1], raw[2]), raw[HEADER_LENGTH:]
+        )
+        self.read_seq += 1
+        return payload
+
+    def skip_record(self) -> None:
+        """Count a record the connection chose to pass over (implicit sequence numbers)."""
+        self.read_seq += 1
+
     def next_record(self) -> Record | None:
         """The next whole record from the buffer, decrypted, or None if incomplete."""
         if len(self._buffer) < HEADER_LENGTH:
