@@ -88,9 +88,12 @@ Feature: Pre-Provisioned Symmetric Key SAEF, the SUT as Entity B
     Then the SUT refuses the handshake with a fatal alert among bad_record_mac, or over DTLS by discarding the records
     And the SUT establishes no association
 
-  @TP/SAEF-PSK/B/10
+  @TP/SAEF-PSK/B/10 @transport:tls
   @SAEF-PSK-10 @SAEF-COMMON-08
   Scenario Outline: Entity B refuses handshake messages out of order
+    Over DTLS, message_seq restores the order and a repeated message is a retransmission
+    (RFC 6347 4.2.2, 4.2.4), so these misbehaviours are TLS-only.
+
     Given the harness <misbehaviour>
     When Entity A and Entity B run the association security handshake
     Then the SUT refuses the handshake with a fatal alert among unexpected_message

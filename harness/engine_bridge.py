@@ -8,11 +8,15 @@ steps noticing.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.sut.contract import Address, Role, SutResult, Transport
+from harness.tls.dtls import DtlsClientConnection, DtlsServerConnection, RetransmitConfig
+from harness.tls.dtls_faults import DatagramFaults
+from harness.tls.dtls_transport import run_dtls_client, run_dtls_server_once
 from harness.tls.engine import (
     ClientConfig,
     ClientConnection,
@@ -22,7 +26,7 @@ from harness.tls.engine import (
 )
 from harness.tls.faults import Faults, MessageOp
 from harness.tls.transport import Outcome, run_client, run_server_once
-from harness.verdict import HarnessError, NotApplicable
+from harness.verdict import HarnessError
 
 if TYPE_CHECKING:
     from harness.roles import Exchange, PeerPlan
@@ -63,9 +67,44 @@ def engine_faults(plan: PeerPlan, transport: Transport = Transport.TLS) -> Fault
         message_ops=tuple(ops),
         app_data_before_finished=app_data_before_finished,
     )
+    dtls = datagram_faults(wanted.pop("network", []), wanted.pop("after_handshake", None))
     if wanted:
         raise HarnessError(f"unknown plan faults: {', '.join(sorted(wanted))}")
+    if dtls != DatagramFaults():
+        if transport is not Transport.DTLS:
+            raise HarnessError("datagram faults need the DTLS transport")
+        faults = dataclasses.replace(faults, dtls=dtls)
     return faults
+
+
+# Fragments small enough that every flight spans several datagrams, so that reversing
+# the datagrams of a flight really reorders it.
+REORDER_FRAGMENT = 96
+
+
+def datagram_faults(network: list[tuple[str, str]], after_handshake: str | None) -> DatagramFaults:
+    """The steps' network vocabulary (steps/common_steps.py NETWORK) as DatagramFaults."""
+    values: dict[str, object] = {}
+    for kind, argument in network:
+        if kind == "drop_received_first":
+            values["drop_received_first"] = (argument,)
+        elif kind == "drop_sent_first":
+            values["drop_first"] = (argument,)
+        elif kind == "reverse_flights":
+            values.update(reverse_datagrams=True, fragment_size=REORDER_FRAGMENT)
+        elif kind == "duplicate_datagrams":
+            values["duplicate_all"] = True
+        elif kind == "fragment":
+            values["fragment_size"] = int(argument)
+        else:
+            raise HarnessError(f"no datagram fault for network disruption {kind!r}")
+    if after_handshake == "replay_application_data":
+        values["replay_record"] = "ApplicationData"
+    elif after_handshake == "corrupt_application_data":
+        values["corrupted_copy"] = "ApplicationData"
+    elif after_handshake is not None:
+        raise HarnessError(f"no datagram fault for {after_handshake!r}")
+    return DatagramFaults(**values)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -101,6 +140,7 @@ class Played:
             psk_identity_received=conn.psk_identity if role is Role.ENTITY_B else None,
             sut_accepted=_acceptance(role, received),
             export=conn.export_keying_material,
+            dtls=_dtls_observations(conn, outcome) if isinstance(conn, DTLS_CONNECTIONS) else {},
         )
 
 
@@ -117,47 +157,77 @@ def _acceptance(role: Role, received: set[str]) -> str | None:
     return None
 
 
-def _require_tls(transport: Transport) -> None:
-    if transport is not Transport.TLS:
-        raise NotApplicable(f"the harness engine does not speak {transport} yet")
+DTLS_CONNECTIONS = (DtlsClientConnection, DtlsServerConnection)
+# The harness's own retransmission timer: shorter than RFC 6347's 1 s so that loss
+# scenarios cost little time (a peer may always retransmit sooner than required).
+HARNESS_RETRANSMIT = RetransmitConfig(initial=0.25, maximum=2.0)
+
+
+def _dtls_observations(conn: Connection, outcome: Outcome) -> dict[str, object]:
+    """What the DTLS purposes check, from the connection and its trace."""
+    received = [m for m in conn.trace.messages if m.direction == "received"]
+    first = next((m.type for m in received if m.layer == "handshake"), None)
+    after = [
+        m.fields.get("description", "") for m in received if m.layer == "alert" and conn.established
+    ]
+    return {
+        "hello_verify_requests_received": getattr(conn, "hello_verify_requests_received", 0),
+        "first_answer": first,
+        "cookies_sent": [
+            m.fields.get("cookie", "")
+            for m in conn.trace.messages
+            if m.direction == "sent" and m.type == "HelloVerifyRequest"
+        ],
+        "client_hello_cookies": [
+            m.fields.get("cookie", "") for m in received if m.type == "ClientHello"
+        ],
+        "probe_echoes": outcome.application_data.count(PROBE),
+        "alerts_after_bad_record": [a for a in after if a],
+        "retransmissions": getattr(conn, "retransmissions", 0),
+        "records_discarded": getattr(conn, "records_discarded", 0),
+    }
 
 
 def play_client(
     plan: PeerPlan, address: Address | None, transport: Transport, timeout: float
 ) -> Played:
-    """The harness as Entity A (TLS client) against a SUT listening at ``address``."""
-    _require_tls(transport)
+    """The harness as Entity A ((D)TLS client) against a SUT listening at ``address``."""
     if address is None:
         raise HarnessError("the SUT adapter gave no listen address for Entity B")
-    conn = ClientConnection(
-        ClientConfig(
-            psk_identity=plan.psk_identity,
-            psk=plan.psk,
-            suites=list(plan.suites),
-            server_name=plan.server_name,
-            extended_master_secret=plan.extended_master_secret,
-            faults=engine_faults(plan),
-        )
+    config = ClientConfig(
+        psk_identity=plan.psk_identity,
+        psk=plan.psk,
+        suites=list(plan.suites),
+        server_name=plan.server_name,
+        extended_master_secret=plan.extended_master_secret,
+        faults=engine_faults(plan, transport),
     )
-    outcome = run_client(
-        conn, (address.host, address.port), timeout, until="quiet", application_data=PROBE
-    )
+    target = (address.host, address.port)
+    if transport is Transport.DTLS:
+        dtls = DtlsClientConnection(config, retransmit=HARNESS_RETRANSMIT)
+        outcome = run_dtls_client(dtls, target, timeout, until="quiet", application_data=PROBE)
+        return Played(outcome, dtls)
+    conn = ClientConnection(config)
+    outcome = run_client(conn, target, timeout, until="quiet", application_data=PROBE)
     return Played(outcome, conn)
 
 
 def play_server(
-    plan: PeerPlan, listener: socket.socket, transport: Transport, timeout: float
+    plan: PeerPlan, sock: socket.socket, transport: Transport, timeout: float
 ) -> Played:
-    """The harness as Entity B (TLS server) accepting the SUT's one connection."""
-    _require_tls(transport)
-    conn = ServerConnection(
-        ServerConfig(
-            psk_lookup=dict(plan.psk_table),
-            suites=list(plan.suites),
-            psk_identity_hint=plan.psk_identity_hint,
-            extended_master_secret=plan.extended_master_secret,
-            faults=engine_faults(plan),
-        )
+    """The harness as Entity B ((D)TLS server): accept the SUT's one connection on the
+    listening TCP socket, or serve the first peer on the bound UDP socket."""
+    config = ServerConfig(
+        psk_lookup=dict(plan.psk_table),
+        suites=list(plan.suites),
+        psk_identity_hint=plan.psk_identity_hint,
+        extended_master_secret=plan.extended_master_secret,
+        faults=engine_faults(plan, transport),
     )
-    outcome = run_server_once(conn, listener, timeout, until="quiet")
+    if transport is Transport.DTLS:
+        dtls = DtlsServerConnection(config, cookie_exchange=True, retransmit=HARNESS_RETRANSMIT)
+        outcome = run_dtls_server_once(dtls, sock, timeout, until="quiet")
+        return Played(outcome, dtls)
+    conn = ServerConnection(config)
+    outcome = run_server_once(conn, sock, timeout, until="quiet")
     return Played(outcome, conn)

@@ -128,11 +128,16 @@ def _against_entity_a(
 ) -> Exchange:
     from harness.engine_bridge import play_server
 
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    case.cleanups.append(listener.close)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
-    listener.listen(1)
+    if case.transport is Transport.DTLS:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        case.cleanups.append(listener.close)
+        listener.bind((host, 0))
+    else:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        case.cleanups.append(listener.close)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, 0))
+        listener.listen(1)
     request.connect = Address(host, listener.getsockname()[1])
     session = case.adapter.start(request)
     case.cleanups.append(session.stop)

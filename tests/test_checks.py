@@ -200,22 +200,22 @@ def test_hello_verify_request() -> None:
 
 def test_cookie_repeated() -> None:
     assert checks.expect_cookie_repeated(
-        make(dtls={"cookie_sent": "ab", "client_hello_cookies": ["", "ab"]})
+        make(dtls={"cookies_sent": ["ab"], "client_hello_cookies": ["", "ab"]})
     )
     with pytest.raises(SutFailure):
         checks.expect_cookie_repeated(
-            make(dtls={"cookie_sent": "ab", "client_hello_cookies": ["", "cd"]})
+            make(dtls={"cookies_sent": ["ab"], "client_hello_cookies": ["", ""]})
         )
 
 
 @pytest.mark.parametrize(
     ("dtls", "outcome"),
     [
-        ({"echoes": [True, True]}, "pass"),
-        ({"echoes": [True, False]}, SutFailure),
-        ({"echoes": [True, True], "alerts_after_bad_record": ["close_notify"]}, SutFailure),
-        ({"echoes": [False, False]}, Inconclusive),
-        ({"echoes": []}, Inconclusive),
+        ({"probe_echoes": 1}, "pass"),
+        ({"probe_echoes": 2}, SutFailure),
+        ({"probe_echoes": 1, "alerts_after_bad_record": ["close_notify"]}, SutFailure),
+        ({"probe_echoes": 0}, Inconclusive),
+        ({}, Inconclusive),
     ],
 )
 def test_association_kept(dtls: dict, outcome: object) -> None:
@@ -224,3 +224,29 @@ def test_association_kept(dtls: dict, outcome: object) -> None:
     else:
         with pytest.raises(outcome):  # type: ignore[call-overload]
             checks.expect_association_kept(make(dtls=dtls))
+
+
+def test_dtls_discard_then_clean_retransmission_completes() -> None:
+    accepted_bad_record = make(
+        Ending("established"), harness_role=Role.ENTITY_A, dtls={"retransmissions": 0}
+    )
+    recovered = make(Ending("established"), harness_role=Role.ENTITY_A, dtls={"retransmissions": 1})
+    with pytest.raises(SutFailure):
+        checks.expect_refusal(accepted_bad_record, ["bad_record_mac"], SPEC, silent_ok=True)
+    assert "retransmission" in checks.expect_refusal(
+        recovered, ["bad_record_mac"], SPEC, silent_ok=True
+    )
+    with pytest.raises(SutFailure):
+        checks.expect_refusal(recovered, ["bad_record_mac"], SPEC)
+
+
+def test_dtls_server_side_established_is_not_acceptance_by_the_sut_client() -> None:
+    quiet_client = make(Ending("established"), harness_role=Role.ENTITY_B, sut_accepted=None)
+    talking_client = make(
+        Ending("established"), harness_role=Role.ENTITY_B, sut_accepted="sent application data"
+    )
+    assert "discarded" in checks.expect_refusal(
+        quiet_client, ["bad_record_mac"], SPEC, silent_ok=True
+    )
+    with pytest.raises(SutFailure):
+        checks.expect_refusal(talking_client, ["bad_record_mac"], SPEC, silent_ok=True)

@@ -39,6 +39,12 @@ EXPECTED_KILLS: dict[str, set[str]] = {
     "claims_established": NEGATIVE_A | NEGATIVE_B,
     "uses_hint_as_identity": {"A/12"},
     "accept_old_version": {"A/13", "B/12"},
+    # DTLS
+    "no_cookie_exchange": {"B/13"},
+    "ignores_hello_verify_request": {"A/14"},
+    "no_retransmission": {"B/14", "A/15"},
+    "strict_record_order": {"B/14", "A/15"},
+    "tear_down_on_bad_record": {"B/15"},
 }
 
 

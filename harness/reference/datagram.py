@@ -139,6 +139,14 @@ class CookieExchange:
         return self.verified == self.source
 
 
+def _is_hello_verify_request(datagram: bytes) -> bool:
+    """Whether the datagram carries a HelloVerifyRequest (handshake type 3, epoch 0)."""
+    return any(
+        r.content_type == 22 and r.epoch == 0 and r.fragment[:1] == b"\x03"
+        for r in parse_records(datagram)
+    )
+
+
 class BadRecord(enum.Enum):
     """Why a received application-data record produced no plaintext."""
 
@@ -169,6 +177,7 @@ class DatagramPump:
     retransmit: bool = True
     tear_down_on_bad_record: bool = False
     strict_record_order: bool = False
+    ignore_hello_verify_request: bool = False
     wire: list[tuple[str, bytes]] = field(default_factory=list)  # one entry per datagram
     dropped: bytes = b""  # bytes withheld from the wire (silent_abort)
     retransmissions: int = 0  # flights resent on timer expiry
@@ -270,6 +279,8 @@ class DatagramPump:
                 data = self._recv(timer)
                 if data and self.strict_record_order and self._out_of_order(data):
                     return PumpOutcome.FAILED
+                if data and self.ignore_hello_verify_request and _is_hello_verify_request(data):
+                    continue  # the ignores_hello_verify_request mutant never sees it
                 if data:
                     self.endpoint.receive(data)
                     break

@@ -145,6 +145,7 @@ class _Entity:
             retransmit=self.faults.retransmit(),
             tear_down_on_bad_record=self.faults.tear_down_on_bad_record(),
             strict_record_order=self.faults.strict_record_order(),
+            ignore_hello_verify_request=self.faults.ignore_hello_verify_request(),
         )
 
     @staticmethod

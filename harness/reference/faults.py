@@ -76,6 +76,11 @@ class ReferenceFault:
         handshake instead of being buffered or discarded (RFC 6347 4.1.2.6, 4.2.2)."""
         return False
 
+    def ignore_hello_verify_request(self) -> bool:
+        """Whether Entity A drops a HelloVerifyRequest instead of repeating its
+        ClientHello with the cookie (RFC 6347 4.2.1)."""
+        return False
+
     def cookie_exchange(self) -> bool:
         """Whether Entity B answers a cookieless ClientHello with a HelloVerifyRequest
         (RFC 6347 4.2.1)."""
@@ -329,6 +334,21 @@ class StrictRecordOrder(ReferenceFault):
         return True
 
 
+class IgnoresHelloVerifyRequest(ReferenceFault):
+    """Entity A (DTLS) does not implement the cookie exchange: it drops a
+    HelloVerifyRequest and keeps resending its cookieless ClientHello, so it can never
+    associate with a server that protects itself against amplification.
+
+    Breaks RFC 6347 4.2.1 (the client MUST repeat its ClientHello with the cookie).
+    """
+
+    name = "ignores_hello_verify_request"
+    requirements = ("RFC 6347 4.2.1", "TS-0003 10.2.1 DTLS 1.2")
+
+    def ignore_hello_verify_request(self) -> bool:
+        return True
+
+
 FAULT_CLASSES: dict[str, type[ReferenceFault]] = {
     cls.name: cls
     for cls in (
@@ -347,6 +367,7 @@ FAULT_CLASSES: dict[str, type[ReferenceFault]] = {
         NoRetransmission,
         TearDownOnBadRecord,
         StrictRecordOrder,
+        IgnoresHelloVerifyRequest,
     )
 }
 
@@ -412,6 +433,12 @@ class FaultSet(ReferenceFault):
 
     def cookie_exchange(self) -> bool:
         return all(fault.cookie_exchange() for fault in self._faults)
+
+    def strict_record_order(self) -> bool:
+        return any(fault.strict_record_order() for fault in self._faults)
+
+    def ignore_hello_verify_request(self) -> bool:
+        return any(fault.ignore_hello_verify_request() for fault in self._faults)
 
     def reported_status(self, status: Status) -> Status:
         for fault in self._faults:
