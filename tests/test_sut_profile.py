@@ -51,7 +51,7 @@ def test_reference_profile() -> None:
     assert profile.adapter.kind == "reference"
     assert profile.ics.roles == {Role.ENTITY_A, Role.ENTITY_B}
     assert profile.ics.frameworks == {Framework.SAEF_PSK}
-    assert profile.ics.transports == {Transport.TLS}
+    assert profile.ics.transports == {Transport.TLS, Transport.DTLS}
     assert set(profile.ics.cipher_suites) == set(PROFILE_SUITES)
     assert len(profile.configuration(Role.ENTITY_B)["authorizedEntities"]) == 2
     assert profile.ics.supports(Role.ENTITY_A, Framework.SAEF_PSK, Transport.TLS) is None
