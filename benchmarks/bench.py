@@ -1,11 +1,11 @@
-"""Benchmarks: the campaign's wall time and the cost of one PSK handshake.
+"""Benchmarks: the campaign's wall time and the cost of one PSK handshake, TLS and DTLS.
 
-Speed is measured here, never asserted in a test. Prints, for the same machine and run:
+Speed is measured here, never asserted in a test. For the same machine and run it prints:
 - the wall time of a full campaign against the reference SUT;
-- the harness engine's cost per PSK handshake (client and server in memory, and over
-  loopback TCP against the reference);
-- OpenSSL's own cost per PSK handshake (reference Entity A against reference Entity B,
-  both libssl, over loopback TCP), for scale.
+- per transport and suite, the median cost of one handshake:
+  engine <-> engine in memory (DTLS over the simulated link, with cookie exchange),
+  engine (client) <-> OpenSSL (the reference Entity B on libssl) over loopback,
+  OpenSSL <-> OpenSSL (reference Entity A and B, both libssl) over loopback, for scale.
 
 Usage: python benchmarks/bench.py [--rounds N] [--no-campaign]
 """
@@ -22,14 +22,17 @@ from pathlib import Path
 from harness.sut.contract import Address, ExportRequest, Framework, Role, SutRequest, Transport
 from harness.sut.profile import reference_profile
 from harness.sut.reference_adapter import ReferenceAdapter
-from harness.tls.engine import client_and_server, run_in_memory
+from harness.tls.bench import dtls_handshakes_in_memory, handshakes_in_memory
+from harness.tls.dtls import DtlsClientConnection
+from harness.tls.dtls_transport import run_dtls_client
+from harness.tls.engine import ClientConfig, ClientConnection
 from harness.tls.transport import run_client
 
 SUITES = (0x00AE, 0xC0A8, 0xC0A6)
-KPSA_ID = "sensor-1@in-cse.m2m.example.com"
+PROFILE = reference_profile()
 
 
-def per_call(fn: Callable[[], None], rounds: int) -> float:
+def median_seconds(fn: Callable[[], None], rounds: int) -> float:
     fn()  # warm up
     samples = []
     for _ in range(rounds):
@@ -39,67 +42,51 @@ def per_call(fn: Callable[[], None], rounds: int) -> float:
     return statistics.median(samples)
 
 
-def engine_in_memory(suite: int) -> None:
-    client, server = client_and_server(suite, KPSA_ID.encode(), bytes(range(16)))
-    client.start()
-    server.start()
-    run_in_memory(client, server)
-    assert client.established and server.established
-
-
-def b_request(suite: int, transport: Transport = Transport.TLS) -> SutRequest:
-    b = reference_profile().ixit.entity_b
+def request(role: Role, transport: Transport, suite: int, address: Address) -> SutRequest:
+    section = PROFILE.configuration(role)
     return SutRequest(
-        role=Role.ENTITY_B,
+        role=role,
         framework=Framework.SAEF_PSK,
         transport=transport,
-        configuration={k: b[k] for k in ("thisEntityIdentifier", "hostName", "authorizedEntities")},
+        configuration=section,
         cipher_suites=[suite],
-        listen=Address("127.0.0.1", 0),
-        timeout=5.0,
-    )
-
-
-def a_request(suite: int, address: Address, transport: Transport = Transport.TLS) -> SutRequest:
-    a = reference_profile().ixit.entity_a
-    return SutRequest(
-        role=Role.ENTITY_A,
-        framework=Framework.SAEF_PSK,
-        transport=transport,
-        configuration={
-            k: a[k]
-            for k in (
-                "kpsaId",
-                "kpsaKey",
-                "thisEntityIdentifier",
-                "otherEntityIdentifier",
-                "otherEntityHostName",
-            )
-        },
-        cipher_suites=[suite],
-        connect=address,
+        listen=address if role is Role.ENTITY_B else None,
+        connect=address if role is Role.ENTITY_A else None,
         timeout=5.0,
         exports=[ExportRequest("EXPORTER-oneM2M-Connection", 48)],
     )
 
 
-def engine_vs_reference(suite: int) -> None:
-    from harness.tls.engine import ClientConfig, ClientConnection
+def engine_in_memory(transport: Transport, suite: int) -> None:
+    if transport is Transport.DTLS:
+        dtls_handshakes_in_memory(1, suite)
+    else:
+        handshakes_in_memory(1, suite)
 
-    session = ReferenceAdapter().start(b_request(suite))
+
+def engine_vs_openssl(transport: Transport, suite: int) -> None:
+    a = PROFILE.configuration(Role.ENTITY_A)
+    session = ReferenceAdapter().start(
+        request(Role.ENTITY_B, transport, suite, Address("127.0.0.1", 0))
+    )
     address = session.wait_ready(5.0)
-    key = bytes.fromhex(reference_profile().ixit.entity_a["kpsaKey"])
-    conn = ClientConnection(ClientConfig(KPSA_ID.encode(), key, [suite], "in-cse.m2m.example.com"))
-    outcome = run_client(conn, (address.host, address.port), 5.0)
+    config = ClientConfig(
+        a["kpsaId"].encode(), bytes.fromhex(a["kpsaKey"]), [suite], a["otherEntityHostName"]
+    )
+    target = (address.host, address.port)
+    if transport is Transport.DTLS:
+        outcome = run_dtls_client(DtlsClientConnection(config), target, 5.0)
+    else:
+        outcome = run_client(ClientConnection(config), target, 5.0)
     session.stop()
     assert outcome.established, outcome.reason
 
 
-def openssl_vs_openssl(suite: int) -> None:
+def openssl_vs_openssl(transport: Transport, suite: int) -> None:
     adapter = ReferenceAdapter()
-    server = adapter.start(b_request(suite))
+    server = adapter.start(request(Role.ENTITY_B, transport, suite, Address("127.0.0.1", 0)))
     address = server.wait_ready(5.0)
-    client = adapter.start(a_request(suite, address))
+    client = adapter.start(request(Role.ENTITY_A, transport, suite, address))
     result = client.result(5.0)
     server.stop()
     client.stop()
@@ -123,16 +110,19 @@ def main() -> None:
     if not args.no_campaign:
         wall, count = campaign_wall_time()
         print(f"campaign vs reference: {count} test purpose instances in {wall:.2f} s")
+    print("median cost of one PSK handshake (ms)")
     print(
-        f"{'suite':8} {'engine in memory':>18} {'engine vs OpenSSL':>18} {'OpenSSL vs OpenSSL':>19}   (median per handshake)"
+        f"{'transport':9} {'suite':7} {'engine<->engine':>16} {'engine<->OpenSSL':>17} {'OpenSSL<->OpenSSL':>18}"
     )
-    for suite in SUITES:
-        mem = per_call(lambda s=suite: engine_in_memory(s), args.rounds)
-        mixed = per_call(lambda s=suite: engine_vs_reference(s), args.rounds)
-        native = per_call(lambda s=suite: openssl_vs_openssl(s), args.rounds)
-        print(
-            f"0x{suite:04X}   {mem * 1e3:15.2f} ms {mixed * 1e3:15.2f} ms {native * 1e3:16.2f} ms"
-        )
+    for transport in Transport:
+        for suite in SUITES:
+            cells = [
+                median_seconds(lambda f=fn, t=transport, s=suite: f(t, s), args.rounds) * 1e3
+                for fn in (engine_in_memory, engine_vs_openssl, openssl_vs_openssl)
+            ]
+            print(
+                f"{transport!s:9} 0x{suite:04X}  {cells[0]:16.2f} {cells[1]:17.2f} {cells[2]:18.2f}"
+            )
 
 
 if __name__ == "__main__":
