@@ -372,7 +372,7 @@ FAULT_CLASSES: dict[str, type[ReferenceFault]] = {
 }
 
 REFERENCE_FAULTS: dict[str, str] = {
-    name: (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+    name: " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
     for name, cls in FAULT_CLASSES.items()
 }
 """Fault name -> its one-line description (for the CLI and the report)."""
