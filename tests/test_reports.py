@@ -422,3 +422,13 @@ def test_progress_tty_and_quiet(campaign: CampaignResult) -> None:
     assert quiet.value == ""
     progress.finish(campaign)
     assert quiet.value.startswith("5 test purpose instances")
+
+
+def test_html_shows_control_octets_escaped(tmp_path: Path) -> None:
+    """A SUT can put any octet in a psk_identity; the report shows it, as text HTML allows."""
+    result = campaign()
+    result.results[0].reason = "psk_identity b'sensor-1@in\x00cse' \x1b[31m"
+    write_reports(result, tmp_path)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "\x00" not in page and "\x1b" not in page
+    assert "in\\x00cse" in page

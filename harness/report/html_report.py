@@ -43,8 +43,13 @@ KEY_FIELDS = (
 )
 
 
+# C0 controls (but tab and newline) and DEL: HTML may not carry them, and a SUT's
+# psk_identity can hold any octet ("KpsaId\0...") that the report must still show.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
+
+
 def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value).translate(_CONTROLS), quote=True)
 
 
 def verdict_badge(verdict: Verdict | str) -> str:
