@@ -424,9 +424,9 @@ def test_progress_tty_and_quiet(campaign: CampaignResult) -> None:
     assert quiet.value.startswith("5 test purpose instances")
 
 
-def test_html_shows_control_octets_escaped(tmp_path: Path) -> None:
+def test_html_shows_control_octets_escaped(campaign: CampaignResult, tmp_path: Path) -> None:
     """A SUT can put any octet in a psk_identity; the report shows it, as text HTML allows."""
-    result = campaign()
+    result = campaign
     result.results[0].reason = "psk_identity b'sensor-1@in\x00cse' \x1b[31m"
     write_reports(result, tmp_path)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
