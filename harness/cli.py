@@ -88,6 +88,13 @@ def _load_profile(spec: str) -> Any:
     return profile_module.load_profile(Path(spec))
 
 
+def _write_json(data: Any, out: TextIO, ensure_ascii: bool = True) -> int:
+    """The ``--format json`` answer of a listing subcommand: one indented document."""
+    json.dump(data, out, indent=2, ensure_ascii=ensure_ascii)
+    out.write("\n")
+    return EXIT_PASS
+
+
 # --- subcommands ---------------------------------------------------------------------------
 
 
@@ -166,9 +173,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             row["not_applicable_reason"] = reason
         rows.append(row)
     if args.format == "json":
-        json.dump(rows, out, indent=2)
-        out.write("\n")
-        return EXIT_PASS
+        return _write_json(rows, out)
     for row in rows:
         mark = ""
         if profile is not None:
@@ -257,9 +262,7 @@ def cmd_requirements(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
             return EXIT_CONFIG
     if args.format == "json":
-        json.dump({e.id: e.to_json() for e in entries}, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-        return EXIT_PASS
+        return _write_json({e.id: e.to_json() for e in entries}, out, ensure_ascii=False)
     for e in entries:
         out.write(f"{e.id}  [{e.keyword}; {e.role}; {e.phase}]\n    {e.text}\n")
     out.write(f"{len(entries)} requirements\n")

@@ -29,9 +29,10 @@ def require_binary(name: str) -> str:
     return path
 
 
-def free_port() -> int:
-    """A loopback port free right now (the peer binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    """A loopback port (TCP, or UDP with SOCK_DGRAM) free right now (the peer binds it
+    a moment later)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
 
@@ -121,6 +122,23 @@ class PeerProcess:
         match = self.wait_for(KEYING_MATERIAL, timeout)
         return bytes.fromhex(match.group(1)) if match else None
 
+    def required_keying_material(self, timeout: float = 5.0) -> bytes:
+        """The exporter value the peer printed; fails with the peer's output if none."""
+        expected = self.keying_material(timeout)
+        assert expected is not None, self.output
+        return expected
+
+    def gnutls_keying_material(self, dhe_psk: bool, timeout: float = 5.0) -> bytes:
+        """As required_keying_material, for gnutls-cli: gnutls-cli 3.7.9 crashes (SIGSEGV)
+        after a DHE-PSK handshake (over TLS also against openssl s_server), before it
+        prints the exporter value. The engine verified its Finished, so the keys agree;
+        only the exporter comparison is lost, and the case is an expected failure."""
+        expected = self.keying_material(timeout)
+        if expected is None and dhe_psk and self.returncode(timeout) == -11:
+            pytest.xfail("gnutls-cli 3.7.9 crashes (SIGSEGV) after a DHE-PSK handshake")
+        assert expected is not None, self.output
+        return expected
+
 
 @contextlib.contextmanager
 def running(args: Sequence[str], ready: str | None, timeout: float = 5.0) -> Iterator[PeerProcess]:
@@ -132,6 +150,23 @@ def running(args: Sequence[str], ready: str | None, timeout: float = 5.0) -> Ite
         yield peer
     finally:
         peer.stop()
+
+
+def tcp_listener() -> socket.socket:
+    """A TCP socket listening on a free loopback port, for a CLI client to connect to."""
+    listener = socket.socket()
+    listener.bind((HOST, 0))
+    listener.listen(1)
+    return listener
+
+
+@contextlib.contextmanager
+def accepted(listener: socket.socket, timeout: float) -> Iterator[socket.socket]:
+    """The one connection a CLI client makes to ``listener`` (bounded accept)."""
+    listener.settimeout(timeout)
+    sock, _ = listener.accept()
+    with sock:
+        yield sock
 
 
 def wait_port(port: int, timeout: float) -> bool:
@@ -248,9 +283,14 @@ def write_psk_file(directory: str, identity: str, psk: bytes) -> str:
 
 def free_udp_port() -> int:
     """A loopback UDP port free right now (the peer binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    return free_port(socket.SOCK_DGRAM)
+
+
+def _openssl_dtls(args: list[str], mtu: int | None) -> list[str]:
+    """An s_server / s_client TLS 1.2 argument list made DTLS 1.2 (optionally with a
+    link MTU)."""
+    args[args.index("-tls1_2")] = "-dtls1_2"
+    return args + (["-mtu", str(mtu)] if mtu else [])
 
 
 def openssl_dtls_server_args(
@@ -264,9 +304,7 @@ def openssl_dtls_server_args(
     mtu: int | None = None,
 ) -> list[str]:
     """s_server over DTLS 1.2 (it does the cookie exchange itself)."""
-    args = openssl_server_args(port, psk, identity, hint, cipher, label, length)
-    args[args.index("-tls1_2")] = "-dtls1_2"
-    return args + (["-mtu", str(mtu)] if mtu else [])
+    return _openssl_dtls(openssl_server_args(port, psk, identity, hint, cipher, label, length), mtu)
 
 
 def openssl_dtls_client_args(
@@ -279,9 +317,9 @@ def openssl_dtls_client_args(
     length: int = 48,
     mtu: int | None = None,
 ) -> list[str]:
-    args = openssl_client_args(port, psk, identity, cipher, label, server_name, length)
-    args[args.index("-tls1_2")] = "-dtls1_2"
-    return args + (["-mtu", str(mtu)] if mtu else [])
+    return _openssl_dtls(
+        openssl_client_args(port, psk, identity, cipher, label, server_name, length), mtu
+    )
 
 
 def gnutls_dtls(args: list[str]) -> list[str]:

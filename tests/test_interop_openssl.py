@@ -8,7 +8,6 @@ randoms, so key exchange, PRF, EMS and the exporter all agree with OpenSSL.
 from __future__ import annotations
 
 import re
-import socket
 import time
 
 import pytest
@@ -16,7 +15,15 @@ import pytest
 from harness.tls.engine import ClientConfig, ClientConnection, ServerConfig, ServerConnection
 from harness.tls.suites import PROFILE_SUITES, SUITES
 from harness.tls.transport import drive, run_client
-from tests.peers import HOST, free_port, openssl_client_args, openssl_server_args, running
+from tests.peers import (
+    HOST,
+    accepted,
+    free_port,
+    openssl_client_args,
+    openssl_server_args,
+    running,
+    tcp_listener,
+)
 
 LABEL = "EXPORTER-oneM2M-Connection"
 PSK = bytes.fromhex("0b7e151628aed2a6abf7158809cf4f3c")
@@ -53,8 +60,7 @@ def test_engine_client_vs_openssl_server(code: int, ems: bool) -> None:
             client, (HOST, port), TIMEOUT, until="quiet", application_data=b"ping\n"
         )
         assert outcome.kind == "established", f"{outcome.reason}\n{peer.output}"
-        expected = peer.keying_material(TIMEOUT)
-        assert expected is not None, peer.output
+        expected = peer.required_keying_material(TIMEOUT)
         assert client.export_keying_material(LABEL.encode(), 48, None) == expected
         assert client.negotiated_suite == code
         assert client.extended_master_secret is ems
@@ -68,23 +74,18 @@ def test_engine_client_vs_openssl_server(code: int, ems: bool) -> None:
 @pytest.mark.parametrize("code", PROFILE_SUITES, ids=[SUITES[c].name for c in PROFILE_SUITES])
 def test_engine_server_vs_openssl_client(code: int, ems: bool) -> None:
     suite = SUITES[code]
-    with socket.socket() as listener:
-        listener.bind((HOST, 0))
-        listener.listen(1)
+    with tcp_listener() as listener:
         port = listener.getsockname()[1]
         args = openssl_client_args(port, PSK, IDENTITY, suite.openssl, LABEL, "b.example.com")
         with running(args, ready=None) as peer:
             server = ServerConnection(
                 ServerConfig({IDENTITY.encode(): PSK}, [code], HINT.encode(), ems)
             )
-            listener.settimeout(TIMEOUT)
-            sock, _ = listener.accept()
-            with sock:
+            with accepted(listener, TIMEOUT) as sock:
                 server.start()
                 outcome = drive(server, sock, time.monotonic() + TIMEOUT)
                 assert outcome.kind == "established", f"{outcome.reason}\n{peer.output}"
-                expected = peer.keying_material(TIMEOUT)
-                assert expected is not None, peer.output
+                expected = peer.required_keying_material(TIMEOUT)
                 assert server.export_keying_material(LABEL.encode(), 48, None) == expected
                 assert peer.wait_for(
                     rf"Extended master secret: {'yes' if ems else 'no'}", TIMEOUT
@@ -113,17 +114,13 @@ def test_extra_suites_both_roles(code: int) -> None:
         assert client.export_keying_material(LABEL.encode(), 48, None) == peer.keying_material(
             TIMEOUT
         )
-    with socket.socket() as listener:
-        listener.bind((HOST, 0))
-        listener.listen(1)
+    with tcp_listener() as listener:
         args = openssl_client_args(
             listener.getsockname()[1], PSK, IDENTITY, suite.openssl, LABEL, None
         )
         with running(args, ready=None) as peer:
             server = ServerConnection(ServerConfig({IDENTITY.encode(): PSK}, [code]))
-            listener.settimeout(TIMEOUT)
-            sock, _ = listener.accept()
-            with sock:
+            with accepted(listener, TIMEOUT) as sock:
                 server.start()
                 outcome = drive(server, sock, time.monotonic() + TIMEOUT)
                 assert outcome.kind == "established", f"{outcome.reason}\n{peer.output}"
@@ -133,16 +130,12 @@ def test_extra_suites_both_roles(code: int) -> None:
 
 
 def test_openssl_client_unknown_identity_gets_alert() -> None:
-    with socket.socket() as listener:
-        listener.bind((HOST, 0))
-        listener.listen(1)
+    with tcp_listener() as listener:
         port = listener.getsockname()[1]
         args = openssl_client_args(port, PSK, "nobody", "PSK-AES128-CBC-SHA256", LABEL, None)
         with running(args, ready=None) as peer:
             server = ServerConnection(ServerConfig({IDENTITY.encode(): PSK}, [0x00AE]))
-            listener.settimeout(TIMEOUT)
-            sock, _ = listener.accept()
-            with sock:
+            with accepted(listener, TIMEOUT) as sock:
                 server.start()
                 outcome = drive(server, sock, time.monotonic() + TIMEOUT)
             assert outcome.kind == "alert_sent"

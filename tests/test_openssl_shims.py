@@ -26,10 +26,12 @@ from harness.sut.contract import (
     Role,
     Status,
     SutRequest,
+    SutResult,
     Transport,
 )
 from harness.sut.profile import SutProfile, load_profile
 from harness.verdict import NotApplicable
+from tests.peers import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl CLI")
 
@@ -37,12 +39,6 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LABEL = "EXPORTER-oneM2M-Connection"
 MATERIAL = re.compile(r"Keying material: ([0-9A-F]+)")
 WAIT = 10.0  # bound of every wait here; a passing run takes well under a second each
-
-
-def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:
@@ -158,6 +154,49 @@ def s_client(port: int, key: str, identity: str, cipher: str, dtls: bool = False
     return run.stdout + run.stderr
 
 
+def keying_material(output: str) -> str:
+    """The exporter value OpenSSL printed, lower-case hex as a SutResult carries it."""
+    match = MATERIAL.search(output)
+    assert match, output
+    return match.group(1).lower()
+
+
+def result_against_server(profile_a: SutProfile, request: SutRequest) -> SutResult:
+    """The Entity A shim run (bounded) against the s_server the request connects to."""
+    session = make_adapter(profile_a).start(request)
+    try:
+        return session.result(WAIT)
+    finally:
+        session.stop()
+
+
+def result_against_client(
+    profile_b: SutProfile,
+    request: SutRequest,
+    cipher: str,
+    key: str | None = None,
+    identity: str | None = None,
+) -> tuple[SutResult, str]:
+    """The Entity B shim against one s_client run (default: the provisioned Entity A's
+    key and identity): the shim's result and s_client's output."""
+    entity = profile_b.configuration(Role.ENTITY_B)["authorizedEntities"][0]
+    session = make_adapter(profile_b).start(request)
+    try:
+        address = session.wait_ready(WAIT)
+        assert address is not None and address.host == "127.0.0.1" and address.port > 0
+        output = s_client(
+            address.port,
+            key or entity["kpsaKey"],
+            identity or entity["kpsaId"],
+            cipher,
+            dtls=request.transport is Transport.DTLS,
+        )
+        result = session.result(WAIT)
+    finally:
+        session.stop()
+    return result, output
+
+
 # --- Entity A shim ----------------------------------------------------------------------
 
 
@@ -180,19 +219,13 @@ def test_entity_a_shim_establishes(
     assert result.cipher_suite == suite
     assert result.psk_identity == "openssl-1@in-cse.m2m.example.com"
     assert result.peer_identity == "/in-cse-1"
-    match = MATERIAL.search(output)
-    assert match, output
-    assert result.keys == {LABEL: match.group(1).lower()}
+    assert result.keys == {LABEL: keying_material(output)}
 
 
 def test_entity_a_shim_refused_on_wrong_key(profile_a: SutProfile, servers: list[Server]) -> None:
     server = Server(s_server_for(profile_a, key="ff" * 16))
     servers.append(server)
-    session = make_adapter(profile_a).start(request_a(profile_a, server.port, [0x00AE]))
-    try:
-        result = session.result(WAIT)
-    finally:
-        session.stop()
+    result = result_against_server(profile_a, request_a(profile_a, server.port, [0x00AE]))
     assert result.status is Status.REFUSED, result
     assert result.alert == "bad_record_mac (received)"
     assert result.keys == {}
@@ -210,18 +243,12 @@ def test_entity_a_shim_over_dtls(
     servers.append(server)
     req = request_a(profile_a, server.port, [0x00AE, 0xC0A8, 0xC0AA])
     req.transport = Transport.DTLS
-    session = make_adapter(profile_a).start(req)
-    try:
-        result = session.result(WAIT)
-    finally:
-        session.stop()
+    result = result_against_server(profile_a, req)
     output = server.finish()
     assert result.status is Status.ESTABLISHED, (result, output)
     assert result.cipher_suite == suite
     assert result.peer_identity == "/in-cse-1"
-    match = MATERIAL.search(output)
-    assert match, output
-    assert result.keys == {LABEL: match.group(1).lower()}
+    assert result.keys == {LABEL: keying_material(output)}
 
 
 # --- Entity B shim ----------------------------------------------------------------------
@@ -231,22 +258,13 @@ def test_entity_a_shim_over_dtls(
     ("suite", "name"), [(0x00AE, "PSK-AES128-CBC-SHA256"), (0xC0A6, "DHE-PSK-AES128-CCM")]
 )
 def test_entity_b_shim_establishes(profile_b: SutProfile, suite: int, name: str) -> None:
-    session = make_adapter(profile_b).start(request_b(profile_b, [0x00AE, 0xC0A4, 0xC0A6]))
-    try:
-        address = session.wait_ready(WAIT)
-        assert address is not None and address.host == "127.0.0.1" and address.port > 0
-        entity = profile_b.configuration(Role.ENTITY_B)["authorizedEntities"][0]
-        output = s_client(address.port, entity["kpsaKey"], entity["kpsaId"], name)
-        result = session.result(WAIT)
-    finally:
-        session.stop()
+    request = request_b(profile_b, [0x00AE, 0xC0A4, 0xC0A6])
+    result, output = result_against_client(profile_b, request, name)
     assert result.status is Status.ESTABLISHED, (result, output)
     assert result.cipher_suite == suite
     assert result.psk_identity == "sensor-1@in-cse.m2m.example.com"
     assert result.peer_identity == "/Cae-sensor-1"
-    match = MATERIAL.search(output)
-    assert match, output
-    assert result.keys == {LABEL: match.group(1).lower()}
+    assert result.keys == {LABEL: keying_material(output)}
 
 
 @pytest.mark.parametrize(
@@ -256,33 +274,22 @@ def test_entity_b_shim_over_dtls(profile_b: SutProfile, suite: int, name: str) -
     assert "dtls" in {str(t) for t in profile_b.ics.transports}
     req = request_b(profile_b, [0xC0A8, 0x00AE])
     req.transport = Transport.DTLS
-    session = make_adapter(profile_b).start(req)
-    try:
-        address = session.wait_ready(WAIT)
-        assert address is not None and address.port > 0
-        entity = profile_b.configuration(Role.ENTITY_B)["authorizedEntities"][0]
-        output = s_client(address.port, entity["kpsaKey"], entity["kpsaId"], name, dtls=True)
-        result = session.result(WAIT)
-    finally:
-        session.stop()
+    result, output = result_against_client(profile_b, req, name)
     assert result.status is Status.ESTABLISHED, (result, output)
     assert result.cipher_suite == suite
     assert result.psk_identity == "sensor-1@in-cse.m2m.example.com"
     assert result.peer_identity == "/Cae-sensor-1"
-    match = MATERIAL.search(output)
-    assert match, output
-    assert result.keys == {LABEL: match.group(1).lower()}
+    assert result.keys == {LABEL: keying_material(output)}
 
 
 def test_entity_b_shim_refused_on_wrong_key(profile_b: SutProfile) -> None:
-    session = make_adapter(profile_b).start(request_b(profile_b, [0x00AE]))
-    try:
-        address = session.wait_ready(WAIT)
-        assert address is not None
-        s_client(address.port, "ee" * 16, "intruder@evil.example.com", "PSK-AES128-CBC-SHA256")
-        result = session.result(WAIT)
-    finally:
-        session.stop()
+    result, _ = result_against_client(
+        profile_b,
+        request_b(profile_b, [0x00AE]),
+        "PSK-AES128-CBC-SHA256",
+        key="ee" * 16,
+        identity="intruder@evil.example.com",
+    )
     assert result.status is Status.REFUSED, result
     assert result.alert == "bad_record_mac (sent)"
     assert result.psk_identity == "intruder@evil.example.com"

@@ -9,12 +9,9 @@ and every wait is bounded by the entities' deadlines or the adapter's result(tim
 from __future__ import annotations
 
 import os
-import re
 import select
-import shutil
 import socket
 import struct
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 
@@ -33,76 +30,50 @@ from harness.reference.datagram import (
 from harness.reference.endpoint import Deadline, PumpOutcome, TlsEndpoint
 from harness.reference.faults import FAULT_CLASSES
 from harness.reference.libssl import SslContext
-from harness.sut.contract import (
-    Address,
-    ExportRequest,
-    Framework,
-    Role,
-    Status,
-    SutRequest,
-    SutResult,
-    Transport,
-)
+from harness.sut.contract import Address, Status, SutRequest, SutResult, Transport
 from harness.sut.reference_adapter import ReferenceAdapter
+from tests import reference_helpers as reference
+from tests.reference_helpers import (
+    BOUND,
+    EXPORTS,
+    HOST_B,
+    ID_A,
+    ID_B,
+    KPSA,
+    KPSA_ID,
+    LABEL,
+    PROFILE,
+    CliPeer,
+    cli_keying_material,
+    needs_openssl,
+    openssl_client_against_b,
+    run_one,
+    s_client_args,
+    s_server_args,
+)
 
-KPSA = "00112233445566778899aabbccddeeff"
-KPSA_ID = "dev42@issuer.example.com"
-ID_A = "/CSE-A"
-ID_B = "/CSE-B"
-HOST_B = "b.example.com"
-LABEL = "EXPORTER-oneM2M-Connection"
-PROFILE = {
-    0x00AE: "PSK-AES128-CBC-SHA256",
-    0xC0A4: "PSK-AES128-CCM",
-    0xC0A8: "PSK-AES128-CCM8",
-    0xC0A6: "DHE-PSK-AES128-CCM",
-    0xC0AA: "DHE-PSK-AES128-CCM8",
-}
-BOUND = 5.0
 SHORT = 1.0  # the deadline of cases expected to stall (a bound, not an assertion)
 TIMER = 0.05  # initial retransmission timer for the cases that lose a datagram
 
 
 def request_b(suites: list[int], timeout: float = BOUND) -> SutRequest:
-    return SutRequest(
-        Role.ENTITY_B,
-        Framework.SAEF_PSK,
-        Transport.DTLS,
-        {
-            "thisEntityIdentifier": ID_B,
-            "hostName": HOST_B,
-            "authorizedEntities": [
-                {"kpsaId": KPSA_ID, "kpsaKey": KPSA, "otherEntityIdentifier": ID_A}
-            ],
-            "retransmissionTimeout": TIMER,
-        },
-        suites,
-        listen=Address("127.0.0.1", 0),
-        timeout=timeout,
-        exports=[ExportRequest(LABEL, 48), ExportRequest(LABEL, 48, context="0102abcd")],
+    return reference.request_b(
+        Transport.DTLS, suites, timeout=timeout, exports=EXPORTS, retransmissionTimeout=TIMER
     )
 
 
 def request_a(
     suites: list[int], connect: Address, kpsa_id: str = KPSA_ID, timeout: float = BOUND
 ) -> SutRequest:
-    return SutRequest(
-        Role.ENTITY_A,
-        Framework.SAEF_PSK,
+    return reference.request_a(
         Transport.DTLS,
-        {
-            "kpsaId": kpsa_id,
-            "kpsaKey": KPSA,
-            "thisEntityIdentifier": ID_A,
-            "otherEntityIdentifier": ID_B,
-            "otherEntityHostName": HOST_B,
-            "applicationData": "ping",
-            "retransmissionTimeout": TIMER,
-        },
         suites,
-        connect=connect,
+        connect,
+        kpsa_id,
         timeout=timeout,
-        exports=[ExportRequest(LABEL, 48), ExportRequest(LABEL, 48, context="0102abcd")],
+        exports=EXPORTS,
+        applicationData="ping",
+        retransmissionTimeout=TIMER,
     )
 
 
@@ -115,23 +86,13 @@ def run_pair(
     timeout: float = BOUND,
 ) -> tuple[SutResult, SutResult]:
     """Reference A against reference B, optionally through a lossy relay."""
-    b = ReferenceAdapter(b_faults).start(request_b([suite], timeout))
-    relay: Relay | None = None
-    try:
-        address = b.wait_ready(BOUND)
-        assert address is not None and address.port != 0
-        if via is not None:
-            relay = via(address)
-            address = relay.address
-        a = ReferenceAdapter(a_faults).start(request_a([suite], address, kpsa_id, timeout))
-        try:
-            return a.result(BOUND), b.result(BOUND)
-        finally:
-            a.stop()
-    finally:
-        b.stop()
-        if relay is not None:
-            relay.stop()
+    return reference.run_pair(
+        request_b([suite], timeout),
+        lambda address: request_a([suite], address, kpsa_id, timeout),
+        a_faults,
+        b_faults,
+        via,
+    )
 
 
 # --- a UDP relay that drops chosen datagrams -----------------------------------------------
@@ -214,22 +175,20 @@ def test_unknown_identity_refused_with_alert() -> None:
 def test_small_mtu_fragments_each_datagram() -> None:
     """With a 256-byte link MTU the DHE_PSK ServerKeyExchange (a 2048-bit group) must be
     fragmented; no datagram B sends exceeds the MTU and the handshake completes."""
-    b = ReferenceAdapter().start(_with(request_b([0xC0A6]), mtu=256))
-    relay: Relay | None = None
-    try:
-        address = b.wait_ready(BOUND)
-        assert address is not None
-        relay = Relay(address, set())
-        a = ReferenceAdapter().start(_with(request_a([0xC0A6], relay.address), mtu=256))
-        result_a, result_b = a.result(BOUND), b.result(BOUND)
-        a.stop()
-    finally:
-        b.stop()
-        if relay is not None:
-            relay.stop()
+    relays: list[Relay] = []
+
+    def relay(address: Address) -> Relay:
+        relays.append(Relay(address, set()))
+        return relays[-1]
+
+    result_a, result_b = reference.run_pair(
+        _with(request_b([0xC0A6]), mtu=256),
+        lambda address: _with(request_a([0xC0A6], address), mtu=256),
+        via=relay,
+    )
     assert result_a.status is result_b.status is Status.ESTABLISHED, result_a.detail
     assert result_a.keys == result_b.keys
-    sizes = [len(data) for data in relay.forwarded]
+    sizes = [len(data) for data in relays[0].forwarded]
     assert len(sizes) > 4 and max(sizes) <= 256
 
 
@@ -439,43 +398,18 @@ def test_dtls_mutants_document_the_requirement_they_break() -> None:
 
 # --- against the OpenSSL command-line tools -------------------------------------------------
 
-OPENSSL = shutil.which("openssl")
-needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl CLI not installed")
-
 
 @needs_openssl
 @pytest.mark.parametrize("suite", [0x00AE, 0xC0A8, 0xC0AA], ids=["0x00AE", "0xC0A8", "0xC0AA"])
 def test_reference_a_vs_openssl_s_server(suite: int) -> None:
-    from test_reference_impl import CliPeer  # the bounded line reader for CLI peers
-
-    assert OPENSSL is not None
-    process = subprocess.Popen(
-        [
-            OPENSSL,
-            *f"s_server -dtls1_2 -nocert -psk {KPSA} -psk_identity {KPSA_ID}".split(),
-            *["-cipher", f"{PROFILE[suite]}:@SECLEVEL=0"],
-            *["-accept", "127.0.0.1:0", "-naccept", "1"],
-            *f"-keymatexport {LABEL} -keymatexportlen 48".split(),
-        ],
-        stdin=subprocess.PIPE,  # kept open: s_server quits on stdin EOF
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    peer = CliPeer(process)
-    try:
-        port = int(peer.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
-        request = request_a([suite], Address("127.0.0.1", port))
+    with CliPeer.start(s_server_args("-dtls1_2", f"{PROFILE[suite]}:@SECLEVEL=0")) as peer:
+        request = request_a([suite], peer.accept_address())
         del request.configuration["applicationData"]
-        session = ReferenceAdapter().start(request)
-        result = session.result(BOUND)
-        session.stop()
+        result = run_one(request)
         assert result.status is Status.ESTABLISHED, result.detail
         assert result.cipher_suite == suite
         assert peer.wait_for(rf"CIPHER is {PROFILE[suite]}")
         exported = peer.wait_for(r"Keying material: ([0-9A-F]+)").group(1)
-    finally:
-        peer.kill()
     assert result.keys[LABEL] == exported.lower()
 
 
@@ -484,37 +418,17 @@ def test_reference_a_vs_openssl_s_server(suite: int) -> None:
     ("identity", "established"), [(KPSA_ID, True), ("stranger", False)], ids=["known", "unknown"]
 )
 def test_reference_b_vs_openssl_s_client(identity: str, established: bool) -> None:
-    assert OPENSSL is not None
-    session = ReferenceAdapter().start(request_b([0xC0A8, 0x00AE]))
-    try:
-        address = session.wait_ready(BOUND)
-        assert address is not None
-        completed = subprocess.run(
-            [
-                OPENSSL,
-                *f"s_client -dtls1_2 -psk {KPSA} -psk_identity {identity}".split(),
-                *f"-connect {address} -servername {HOST_B}".split(),
-                *["-cipher", "PSK-AES128-CCM8:@SECLEVEL=0"],
-                *f"-keymatexport {LABEL} -keymatexportlen 48".split(),
-            ],
-            input="",  # stdin EOF: s_client closes with close_notify after the handshake
-            capture_output=True,
-            text=True,
-            timeout=BOUND,
-        )
-        result = session.result(BOUND)
-    finally:
-        session.stop()
-    output = completed.stdout + completed.stderr
+    result, output = openssl_client_against_b(
+        request_b([0xC0A8, 0x00AE]),
+        lambda address: s_client_args("-dtls1_2", identity, address, "PSK-AES128-CCM8:@SECLEVEL=0"),
+    )
     assert result.psk_identity == identity
     if established:
         assert result.status is Status.ESTABLISHED, result.detail
         assert result.cipher_suite == 0xC0A8
         assert result.peer_identity == ID_A
         assert "HelloVerifyRequests 1" in result.detail
-        exported = re.search(r"Keying material: ([0-9A-F]+)", output)
-        assert exported is not None, output
-        assert result.keys[LABEL] == exported.group(1).lower()
+        assert result.keys[LABEL] == cli_keying_material(output)
     else:
         assert result.status is Status.REFUSED
         assert result.alert == "unknown PSK identity"

@@ -7,10 +7,8 @@ a socket pump) that records every byte Entity B puts on the wire.
 
 from __future__ import annotations
 
-import shutil
 import socket
 import struct
-import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,60 +18,30 @@ import pytest
 from harness.reference.endpoint import Deadline, PumpOutcome, SocketPump, TlsEndpoint
 from harness.reference.faults import FAULT_CLASSES, REFERENCE_FAULTS
 from harness.reference.libssl import SslContext
-from harness.sut.contract import (
-    Address,
-    Framework,
-    Role,
-    Status,
-    SutRequest,
-    SutResult,
-    Transport,
-)
+from harness.sut.contract import Address, Status, SutRequest, SutResult, Transport
 from harness.sut.reference_adapter import ReferenceAdapter
+from tests import reference_helpers as reference
+from tests.reference_helpers import (
+    BOUND,
+    HOST_B,
+    ID_A,
+    KPSA,
+    KPSA_ID,
+    CliPeer,
+    needs_openssl,
+    openssl_client_against_b,
+    run_one,
+)
 
-KPSA = "00112233445566778899aabbccddeeff"
-KPSA_ID = "dev42@issuer.example.com"
-ID_A = "/CSE-A"
-ID_B = "/CSE-B"
-HOST_B = "b.example.com"
-BOUND = 5.0
 ALERT = 21  # TLS ContentType alert
 
 
 def request_b(suites: list[int]) -> SutRequest:
-    return SutRequest(
-        Role.ENTITY_B,
-        Framework.SAEF_PSK,
-        Transport.TLS,
-        {
-            "thisEntityIdentifier": ID_B,
-            "hostName": HOST_B,
-            "authorizedEntities": [
-                {"kpsaId": KPSA_ID, "kpsaKey": KPSA, "otherEntityIdentifier": ID_A}
-            ],
-        },
-        suites,
-        listen=Address("127.0.0.1", 0),
-        timeout=BOUND,
-    )
+    return reference.request_b(Transport.TLS, suites)
 
 
 def request_a(suites: list[int], connect: Address, kpsa_id: str = KPSA_ID) -> SutRequest:
-    return SutRequest(
-        Role.ENTITY_A,
-        Framework.SAEF_PSK,
-        Transport.TLS,
-        {
-            "kpsaId": kpsa_id,
-            "kpsaKey": KPSA,
-            "thisEntityIdentifier": ID_A,
-            "otherEntityIdentifier": ID_B,
-            "otherEntityHostName": HOST_B,
-        },
-        suites,
-        connect=connect,
-        timeout=BOUND,
-    )
+    return reference.request_a(Transport.TLS, suites, connect, kpsa_id)
 
 
 def run_pair(
@@ -83,17 +51,12 @@ def run_pair(
     b_suites: list[int] = [0x00AE],  # noqa: B006
     kpsa_id: str = KPSA_ID,
 ) -> tuple[SutResult, SutResult]:
-    b = ReferenceAdapter(b_faults).start(request_b(b_suites))
-    try:
-        address = b.wait_ready(BOUND)
-        assert address is not None
-        a = ReferenceAdapter(a_faults).start(request_a(a_suites, address, kpsa_id))
-        try:
-            return a.result(BOUND), b.result(BOUND)
-        finally:
-            a.stop()
-    finally:
-        b.stop()
+    return reference.run_pair(
+        request_b(b_suites),
+        lambda address: request_a(a_suites, address, kpsa_id),
+        a_faults,
+        b_faults,
+    )
 
 
 # --- a plain socket server that captures one ClientHello ------------------------------------
@@ -175,9 +138,7 @@ class HelloCatcher:
 
 def capture_hello(a_faults: list[str], suites: list[int] = [0x00AE]) -> ClientHello:  # noqa: B006
     catcher = HelloCatcher()
-    session = ReferenceAdapter(a_faults).start(request_a(suites, catcher.address))
-    result = session.result(BOUND)
-    session.stop()
+    result = run_one(request_a(suites, catcher.address), a_faults)
     assert result.status is Status.REFUSED  # the catcher never answers
     return catcher.hello()
 
@@ -331,17 +292,7 @@ def test_uses_hint_as_identity() -> None:
     def run(a_faults: list[str]) -> tuple[SutResult, SutResult]:
         request = request_b([0x00AE])
         request.configuration["pskIdentityHint"] = "hint@other-issuer.example.net"
-        b = ReferenceAdapter().start(request)
-        try:
-            address = b.wait_ready(BOUND)
-            assert address is not None
-            a = ReferenceAdapter(a_faults).start(request_a([0x00AE], address))
-            try:
-                return a.result(BOUND), b.result(BOUND)
-            finally:
-                a.stop()
-        finally:
-            b.stop()
+        return reference.run_pair(request, lambda address: request_a([0x00AE], address), a_faults)
 
     result_a, result_b = run([])
     assert result_b.status is Status.ESTABLISHED and result_b.psk_identity == KPSA_ID
@@ -351,31 +302,17 @@ def test_uses_hint_as_identity() -> None:
     assert result_b.status is Status.REFUSED and result_b.alert == "unknown PSK identity"
 
 
-OPENSSL = shutil.which("openssl")
-
-
-@pytest.mark.skipif(OPENSSL is None, reason="openssl CLI not installed")
+@needs_openssl
 @pytest.mark.parametrize("faults", [[], ["accept_old_version"]], ids=["conformant", "mutant"])
 def test_accept_old_version_entity_b(faults: list[str]) -> None:
-    assert OPENSSL is not None
-    session = ReferenceAdapter(faults).start(request_b([0x00AE]))
-    try:
-        address = session.wait_ready(BOUND)
-        assert address is not None
-        subprocess.run(
-            [
-                OPENSSL,
-                *f"s_client -tls1_1 -psk {KPSA} -psk_identity {KPSA_ID}".split(),
-                *f"-connect {address} -cipher PSK-AES128-CBC-SHA:@SECLEVEL=0".split(),
-            ],
-            input="",
-            capture_output=True,
-            text=True,
-            timeout=BOUND,
-        )
-        result = session.result(BOUND)
-    finally:
-        session.stop()
+    result, _ = openssl_client_against_b(
+        request_b([0x00AE]),
+        lambda address: [
+            *f"s_client -tls1_1 -psk {KPSA} -psk_identity {KPSA_ID}".split(),
+            *f"-connect {address} -cipher PSK-AES128-CBC-SHA:@SECLEVEL=0".split(),
+        ],
+        faults,
+    )
     if faults:
         assert result.status is Status.ESTABLISHED, result.detail
         assert result.detail.startswith("TLSv1.1 PSK-AES128-CBC-SHA")
@@ -384,38 +321,17 @@ def test_accept_old_version_entity_b(faults: list[str]) -> None:
         assert result.alert == "protocol version"
 
 
-@pytest.mark.skipif(OPENSSL is None, reason="openssl CLI not installed")
+@needs_openssl
 @pytest.mark.parametrize("faults", [[], ["accept_old_version"]], ids=["conformant", "mutant"])
 def test_accept_old_version_entity_a(faults: list[str]) -> None:
-    from test_reference_impl import CliPeer  # the bounded line reader for CLI peers
-
-    assert OPENSSL is not None
-    process = subprocess.Popen(
+    with CliPeer.start(
         [
-            OPENSSL,
             *f"s_server -tls1_1 -nocert -psk {KPSA} -psk_identity {KPSA_ID}".split(),
-            *[
-                "-cipher",
-                "PSK-AES128-CBC-SHA:@SECLEVEL=0",
-                "-accept",
-                "127.0.0.1:0",
-                "-naccept",
-                "1",
-            ],
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    peer = CliPeer(process)
-    try:
-        port = int(peer.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
-        session = ReferenceAdapter(faults).start(request_a([0x00AE], Address("127.0.0.1", port)))
-        result = session.result(BOUND)
-        session.stop()
-    finally:
-        peer.kill()
+            *["-cipher", "PSK-AES128-CBC-SHA:@SECLEVEL=0"],
+            *["-accept", "127.0.0.1:0", "-naccept", "1"],
+        ]
+    ) as peer:
+        result = run_one(request_a([0x00AE], peer.accept_address()), faults)
     if faults:
         assert result.status is Status.ESTABLISHED, result.detail
         assert result.detail.startswith("TLSv1.1 PSK-AES128-CBC-SHA")

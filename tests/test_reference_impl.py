@@ -6,105 +6,49 @@ deadlines, the adapter's result(timeout), and a bounded line reader for the CLI)
 
 from __future__ import annotations
 
-import queue
-import re
-import shutil
-import subprocess
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 
 from harness.reference import REFERENCE_FAULTS
 from harness.reference.entity import export_key_name
-from harness.sut.contract import (
-    Address,
-    ExportRequest,
-    Framework,
-    Role,
-    Status,
-    SutRequest,
-    SutResult,
-    Transport,
-)
+from harness.sut.contract import Address, Framework, Role, Status, SutRequest, Transport
 from harness.sut.reference_adapter import ReferenceAdapter
 from harness.verdict import NotApplicable
+from tests import reference_helpers as reference
+from tests.reference_helpers import (
+    BOUND,
+    EXPORTS,
+    HOST_B,
+    ID_A,
+    ID_B,
+    KPSA,
+    KPSA_ID,
+    LABEL,
+    PROFILE,
+    CliPeer,
+    cli_keying_material,
+    needs_openssl,
+    openssl_client_against_b,
+    run_one,
+    run_pair,
+    s_client_args,
+    s_server_args,
+)
 
-KPSA = "00112233445566778899aabbccddeeff"
 KPSA_2 = "ffeeddccbbaa99887766554433221100"
-KPSA_ID = "dev42@issuer.example.com"
 KPSA_ID_2 = "dev43@issuer.example.com"
-ID_A = "/CSE-A"
 ID_A_2 = "/CSE-A2"
-ID_B = "/CSE-B"
-HOST_B = "b.example.com"
-LABEL = "EXPORTER-oneM2M-Connection"
-EXPORTS = [ExportRequest(LABEL, 48), ExportRequest(LABEL, 48, context="0102abcd")]
-PROFILE = {
-    0x00AE: "PSK-AES128-CBC-SHA256",
-    0xC0A4: "PSK-AES128-CCM",
-    0xC0A8: "PSK-AES128-CCM8",
-    0xC0A6: "DHE-PSK-AES128-CCM",
-    0xC0AA: "DHE-PSK-AES128-CCM8",
-}
-BOUND = 5.0
 
 
 def request_b(suites: list[int], entities: list[tuple[str, str, str]] | None = None) -> SutRequest:
-    authorized = entities or [(KPSA_ID, KPSA, ID_A)]
-    return SutRequest(
-        Role.ENTITY_B,
-        Framework.SAEF_PSK,
-        Transport.TLS,
-        {
-            "thisEntityIdentifier": ID_B,
-            "hostName": HOST_B,
-            "authorizedEntities": [
-                {"kpsaId": i, "kpsaKey": k, "otherEntityIdentifier": a} for i, k, a in authorized
-            ],
-        },
-        suites,
-        listen=Address("127.0.0.1", 0),
-        timeout=BOUND,
-        exports=list(EXPORTS),
-    )
+    return reference.request_b(Transport.TLS, suites, entities, exports=EXPORTS)
 
 
 def request_a(
     suites: list[int], connect: Address, kpsa_id: str = KPSA_ID, kpsa: str = KPSA
 ) -> SutRequest:
-    return SutRequest(
-        Role.ENTITY_A,
-        Framework.SAEF_PSK,
-        Transport.TLS,
-        {
-            "kpsaId": kpsa_id,
-            "kpsaKey": kpsa,
-            "thisEntityIdentifier": ID_A,
-            "otherEntityIdentifier": ID_B,
-            "otherEntityHostName": HOST_B,
-        },
-        suites,
-        connect=connect,
-        timeout=BOUND,
-        exports=list(EXPORTS),
-    )
-
-
-def run_pair(request_of_a: object, b_request: SutRequest) -> tuple[SutResult, SutResult]:
-    adapter = ReferenceAdapter()
-    b = adapter.start(b_request)
-    try:
-        address = b.wait_ready(BOUND)
-        assert address is not None and address.port != 0
-        a = adapter.start(request_of_a(address))  # type: ignore[operator]
-        try:
-            return a.result(BOUND), b.result(BOUND)
-        finally:
-            a.stop()
-    finally:
-        b.stop()
+    return reference.request_a(Transport.TLS, suites, connect, kpsa_id, kpsa, exports=EXPORTS)
 
 
 # --- reference A vs reference B ------------------------------------------------------------
@@ -112,7 +56,7 @@ def run_pair(request_of_a: object, b_request: SutRequest) -> tuple[SutResult, Su
 
 @pytest.mark.parametrize("suite", list(PROFILE), ids=[f"0x{s:04X}" for s in PROFILE])
 def test_profile_suite_interop_with_equal_exports(suite: int) -> None:
-    result_a, result_b = run_pair(lambda addr: request_a([suite], addr), request_b([suite]))
+    result_a, result_b = run_pair(request_b([suite]), lambda addr: request_a([suite], addr))
     assert result_a.status is Status.ESTABLISHED, result_a.detail
     assert result_b.status is Status.ESTABLISHED, result_b.detail
     assert result_a.cipher_suite == result_b.cipher_suite == suite
@@ -129,8 +73,8 @@ def test_profile_suite_interop_with_equal_exports(suite: int) -> None:
 
 def test_unknown_identity_refused_with_alert() -> None:
     result_a, result_b = run_pair(
-        lambda addr: request_a([0x00AE], addr, kpsa_id="stranger@issuer.example.com"),
         request_b([0x00AE]),
+        lambda addr: request_a([0x00AE], addr, kpsa_id="stranger@issuer.example.com"),
     )
     assert result_b.status is Status.REFUSED
     assert result_b.alert == "unknown PSK identity"
@@ -145,8 +89,8 @@ def test_binding_with_two_authorized_entities() -> None:
     entities = [(KPSA_ID, KPSA, ID_A), (KPSA_ID_2, KPSA_2, ID_A_2)]
     for kpsa_id, kpsa, expected in ((KPSA_ID_2, KPSA_2, ID_A_2), (KPSA_ID, KPSA, ID_A)):
         result_a, result_b = run_pair(
-            lambda addr, i=kpsa_id, k=kpsa: request_a([0xC0A8], addr, kpsa_id=i, kpsa=k),
             request_b([0xC0A8], entities),
+            lambda addr, i=kpsa_id, k=kpsa: request_a([0xC0A8], addr, kpsa_id=i, kpsa=k),
         )
         assert result_a.status is Status.ESTABLISHED, result_a.detail
         assert result_b.status is Status.ESTABLISHED, result_b.detail
@@ -160,13 +104,13 @@ def test_application_data_echoed() -> None:
         request.configuration["applicationData"] = "ping"
         return request
 
-    result_a, result_b = run_pair(a_with_data, request_b([0x00AE]))
+    result_a, result_b = run_pair(request_b([0x00AE]), a_with_data)
     assert "echo b'ping'" in result_a.detail
     assert "echoed 4 bytes" in result_b.detail
 
 
 def test_no_common_suite_is_handshake_failure() -> None:
-    result_a, result_b = run_pair(lambda addr: request_a([0xC0A4], addr), request_b([0x00AE]))
+    result_a, result_b = run_pair(request_b([0x00AE]), lambda addr: request_a([0xC0A4], addr))
     assert result_a.status is result_b.status is Status.REFUSED
     assert result_b.alert == "handshake failure"
 
@@ -233,78 +177,18 @@ def test_unknown_fault_names_valid_ones() -> None:
 
 # --- against the OpenSSL command-line tools -------------------------------------------------
 
-OPENSSL = shutil.which("openssl")
-needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="openssl CLI not installed")
-
-
-@dataclass
-class CliPeer:
-    """An openssl CLI process whose output is read line by line with bounded waits."""
-
-    process: subprocess.Popen[str]
-    lines: queue.Queue[str | None] = field(default_factory=queue.Queue)
-    seen: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, pattern: str, timeout: float = BOUND) -> re.Match[str]:
-        """The first output line matching pattern; fails (never hangs) after timeout."""
-        compiled = re.compile(pattern)
-        for line in self.seen:
-            if match := compiled.search(line):
-                return match
-        while True:
-            try:
-                line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                pytest.fail(f"openssl printed no {pattern!r} in {timeout} s: {self.seen}")
-            if line is None:
-                pytest.fail(f"openssl exited without {pattern!r}: {self.seen}")
-            self.seen.append(line)
-            if match := compiled.search(line):
-                return match
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=BOUND)
-
 
 @pytest.fixture
 def s_server() -> Iterator[CliPeer]:
-    assert OPENSSL is not None
-    process = subprocess.Popen(
-        [
-            OPENSSL,
-            *f"s_server -tls1_2 -nocert -psk {KPSA} -psk_identity {KPSA_ID}".split(),
-            *["-cipher", "PSK-AES128-CBC-SHA256:PSK-AES128-CCM8:@SECLEVEL=0"],
-            *["-accept", "127.0.0.1:0", "-naccept", "1"],
-            *f"-keymatexport {LABEL} -keymatexportlen 48".split(),
-        ],
-        stdin=subprocess.PIPE,  # kept open: s_server quits on stdin EOF
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    peer = CliPeer(process)
-    yield peer
-    peer.kill()
+    cipher = "PSK-AES128-CBC-SHA256:PSK-AES128-CCM8:@SECLEVEL=0"
+    with CliPeer.start(s_server_args("-tls1_2", cipher)) as peer:
+        yield peer
 
 
 @needs_openssl
 @pytest.mark.parametrize("suite", [0x00AE, 0xC0A8], ids=["0x00AE", "0xC0A8"])
 def test_reference_a_vs_openssl_s_server(s_server: CliPeer, suite: int) -> None:
-    port = int(s_server.wait_for(r"ACCEPT 127\.0\.0\.1:(\d+)").group(1))
-    session = ReferenceAdapter().start(request_a([suite], Address("127.0.0.1", port)))
-    result = session.result(BOUND)
-    session.stop()
+    result = run_one(request_a([suite], s_server.accept_address()))
     assert result.status is Status.ESTABLISHED, result.detail
     assert result.cipher_suite == suite
     assert result.peer_identity == ID_B
@@ -318,37 +202,17 @@ def test_reference_a_vs_openssl_s_server(s_server: CliPeer, suite: int) -> None:
     ("identity", "established"), [(KPSA_ID, True), ("stranger", False)], ids=["known", "unknown"]
 )
 def test_reference_b_vs_openssl_s_client(identity: str, established: bool) -> None:
-    assert OPENSSL is not None
-    session = ReferenceAdapter().start(request_b([0x00AE, 0xC0A8]))
-    try:
-        address = session.wait_ready(BOUND)
-        assert address is not None
-        completed = subprocess.run(
-            [
-                OPENSSL,
-                *f"s_client -tls1_2 -psk {KPSA} -psk_identity {identity}".split(),
-                *f"-connect {address} -servername {HOST_B}".split(),
-                *["-cipher", "PSK-AES128-CBC-SHA256"],
-                *f"-keymatexport {LABEL} -keymatexportlen 48".split(),
-            ],
-            input="",  # stdin EOF: s_client closes with close_notify after the handshake
-            capture_output=True,
-            text=True,
-            timeout=BOUND,
-        )
-        result = session.result(BOUND)
-    finally:
-        session.stop()
-    output = completed.stdout + completed.stderr
+    result, output = openssl_client_against_b(
+        request_b([0x00AE, 0xC0A8]),
+        lambda address: s_client_args("-tls1_2", identity, address, "PSK-AES128-CBC-SHA256"),
+    )
     assert result.psk_identity == identity
     if established:
         assert result.status is Status.ESTABLISHED, result.detail
         assert result.cipher_suite == 0x00AE
         assert result.peer_identity == ID_A
         assert f"server_name '{HOST_B}'" in result.detail
-        exported = re.search(r"Keying material: ([0-9A-F]+)", output)
-        assert exported is not None, output
-        assert result.keys[LABEL] == exported.group(1).lower()
+        assert result.keys[LABEL] == cli_keying_material(output)
     else:
         assert result.status is Status.REFUSED
         assert result.alert == "unknown PSK identity"

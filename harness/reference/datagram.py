@@ -29,7 +29,7 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
-from harness.reference.endpoint import Deadline, PumpOutcome, Step, TlsEndpoint
+from harness.reference.endpoint import Deadline, HandshakeRounds, PumpOutcome, Step, TlsEndpoint
 
 DTLS_RECORD_HEADER = 13
 """type(1) version(2) epoch(2) sequence_number(6) length(2): RFC 6347 4.1."""
@@ -155,7 +155,7 @@ class BadRecord(enum.Enum):
 
 
 @dataclass
-class DatagramPump:
+class DatagramPump(HandshakeRounds):
     """Moves an endpoint's records over one UDP socket, every wait bounded.
 
     ``peer`` is B's address for Entity A; None for Entity B until the association is
@@ -260,18 +260,10 @@ class DatagramPump:
         while True:
             step = self.endpoint.step_handshake()
             if step is Step.FAILED:
-                pending = self.endpoint.data_to_send()
-                if self.send_on_failure:
-                    self._send_quietly(pending)
-                else:
-                    self.dropped += pending
-                return PumpOutcome.FAILED
+                return self._failed()
             self._pin()
-            try:
-                self.flush()
-            except OSError as exc:
-                self.endpoint.failure = f"send failed: {exc}"
-                return PumpOutcome.PEER_CLOSED
+            if (closed := self._flushed()) is not None:
+                return closed
             if step is Step.DONE:
                 return PumpOutcome.DONE
             while True:  # wait for a datagram, resending the last flight on timer expiry

@@ -112,8 +112,42 @@ class PumpOutcome(enum.Enum):
     TIMEOUT = "timeout"
 
 
+class HandshakeRounds:
+    """What a round of the handshake does alike over TCP (SocketPump) and UDP
+    (DatagramPump): end a failed handshake, and send what libssl produced."""
+
+    endpoint: TlsEndpoint
+    send_on_failure: bool
+    dropped: bytes
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+    def _send_quietly(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    def _failed(self) -> PumpOutcome:
+        """libssl gave up: its last bytes (the fatal alert) go out best effort, or are
+        withheld from the wire when ``send_on_failure`` is off (silent_abort)."""
+        pending = self.endpoint.data_to_send()
+        if self.send_on_failure:
+            self._send_quietly(pending)
+        else:
+            self.dropped += pending
+        return PumpOutcome.FAILED
+
+    def _flushed(self) -> PumpOutcome | None:
+        """None once libssl's bytes are sent; PEER_CLOSED if the socket refused them."""
+        try:
+            self.flush()
+        except OSError as exc:
+            self.endpoint.failure = f"send failed: {exc}"
+            return PumpOutcome.PEER_CLOSED
+        return None
+
+
 @dataclass
-class SocketPump:
+class SocketPump(HandshakeRounds):
     """Moves an endpoint's bytes over one connected TCP socket, every wait bounded.
 
     ``send_on_failure=False`` keeps the bytes libssl produced after a failed handshake
@@ -155,17 +189,9 @@ class SocketPump:
         while True:
             step = self.endpoint.step_handshake()
             if step is Step.FAILED:
-                pending = self.endpoint.data_to_send()
-                if self.send_on_failure:
-                    self._send_quietly(pending)
-                else:
-                    self.dropped += pending
-                return PumpOutcome.FAILED
-            try:
-                self.flush()
-            except OSError as exc:
-                self.endpoint.failure = f"send failed: {exc}"
-                return PumpOutcome.PEER_CLOSED
+                return self._failed()
+            if (closed := self._flushed()) is not None:
+                return closed
             if step is Step.DONE:
                 return PumpOutcome.DONE
             data = self._recv()

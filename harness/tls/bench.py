@@ -23,7 +23,7 @@ from harness.tls.engine import (
     ServerConnection,
     run_in_memory,
 )
-from harness.tls.transport import run_client, run_server_once
+from harness.tls.transport import Outcome, run_client, run_server_once
 
 IDENTITY = b"bench@m2mconf"
 PSK = bytes(range(16))
@@ -45,6 +45,12 @@ def _pair(suite: int) -> tuple[ClientConnection, ServerConnection]:
     client = ClientConnection(ClientConfig(IDENTITY, PSK, [suite]))
     server = ServerConnection(ServerConfig({IDENTITY: PSK}, [suite]))
     return client, server
+
+
+def _collect_failure(outcome: Outcome, failures: list[str]) -> None:
+    """Keep why a handshake failed; the benchmark raises with them once all have run."""
+    if outcome.kind != "established":
+        failures.append(outcome.reason)
 
 
 def handshakes_in_memory(n: int, suite: int = 0x00AE) -> BenchResult:
@@ -69,18 +75,14 @@ def handshakes_over_loopback(n: int, suite: int = 0x00AE, timeout: float = 5.0) 
         def serve() -> None:
             for _ in range(n):
                 _, server = _pair(suite)
-                outcome = run_server_once(server, listener, timeout)
-                if outcome.kind != "established":
-                    failures.append(outcome.reason)
+                _collect_failure(run_server_once(server, listener, timeout), failures)
 
         thread = threading.Thread(target=serve, daemon=True)
         start = time.perf_counter()
         thread.start()
         for _ in range(n):
             client, _ = _pair(suite)
-            outcome = run_client(client, address, timeout)
-            if outcome.kind != "established":
-                failures.append(outcome.reason)
+            _collect_failure(run_client(client, address, timeout), failures)
         thread.join(timeout)
         seconds = time.perf_counter() - start
     if failures:
@@ -120,15 +122,11 @@ def dtls_handshakes_over_loopback(
             client, server = _dtls_pair(suite, mtu)
 
             def serve(server: DtlsServerConnection = server, sock: socket.socket = sock) -> None:
-                outcome = run_dtls_server_once(server, sock, timeout)
-                if outcome.kind != "established":
-                    failures.append(outcome.reason)
+                _collect_failure(run_dtls_server_once(server, sock, timeout), failures)
 
             thread = threading.Thread(target=serve, daemon=True)
             thread.start()
-            outcome = run_dtls_client(client, address, timeout)
-            if outcome.kind != "established":
-                failures.append(outcome.reason)
+            _collect_failure(run_dtls_client(client, address, timeout), failures)
             thread.join(timeout)
     seconds = time.perf_counter() - start
     if failures:

@@ -26,6 +26,14 @@ _INT_TUPLES = (
 _STR_TUPLES = ("drop_first", "fragment_messages", "drop_received_first")
 
 
+def reject_unknown_switches(faults_class: type, value: dict[str, Any], message: str) -> None:
+    """ValueError naming every key of ``value`` that is not a field of ``faults_class``: a
+    misspelt switch must fail loudly, never silently run the test without its fault."""
+    unknown = set(value) - {f.name for f in dataclasses.fields(faults_class)}
+    if unknown:
+        raise ValueError(f"{message}: {', '.join(sorted(unknown))}")
+
+
 @dataclass(frozen=True)
 class DatagramFaults:
     # Never send these datagrams (1-based): the peer must retransmit on its timer.
@@ -90,10 +98,7 @@ class DatagramFaults:
     def from_json(cls, value: dict[str, Any] | None) -> DatagramFaults:
         if not value:
             return cls()
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(value) - known
-        if unknown:
-            raise ValueError(f"unknown datagram fault switch(es): {', '.join(sorted(unknown))}")
+        reject_unknown_switches(cls, value, "unknown datagram fault switch(es)")
         kwargs: dict[str, Any] = {}
         for name, item in value.items():
             if name in _INT_TUPLES:

@@ -26,6 +26,7 @@ from harness.tls.record import (
     MAX_PLAINTEXT,
     Record,
     RecordProtection,
+    corrupt_tag,
 )
 
 DTLS12 = (0xFE, 0xFD)
@@ -159,8 +160,8 @@ class DtlsRecordLayer:
         seq = state.next_seq
         state.next_seq += 1
         fragment = state.state.protect(sequence_input(epoch, seq), content_type, version, data)
-        if corrupt and fragment:
-            fragment = fragment[:-1] + bytes([fragment[-1] ^ 0x01])
+        if corrupt:
+            fragment = corrupt_tag(fragment)
         return (
             bytes([content_type, version[0], version[1]])
             + sequence_input(epoch, seq)

@@ -14,7 +14,7 @@ import time
 
 from harness.tls.dtls import DtlsClientConnection, DtlsServerConnection, _Dtls
 from harness.tls.engine import ApplicationDataReceived
-from harness.tls.transport import Outcome, Until, _outcome
+from harness.tls.transport import Outcome, Until, _ended, _outcome
 
 MAX_DATAGRAM = 65535
 MIN_WAIT = 0.001
@@ -54,10 +54,8 @@ def drive_dtls(
             sent_app = True
             if peer is not None:
                 _flush(conn, sock, peer)
-        if conn.closed:
-            return _outcome(conn, None, "", bytes(received))
-        if conn.established and until == "established":
-            return _outcome(conn, "established", "handshake completed", bytes(received))
+        if (ended := _ended(conn, until, received)) is not None:
+            return ended
         now = time.monotonic()
         remaining = deadline - now
         if remaining <= 0:

@@ -509,30 +509,20 @@ class Connection:
                 moved = out.pop(idx)
                 target = next(i for i, it in enumerate(out) if it.name == op.target)
                 out.insert(target + 1, _copy(moved, f"fault: {moved.name} moved after {op.target}"))
-        if f.app_data_before_ccs is not None:
-            idx = next((i for i, it in enumerate(out) if it.name == "ChangeCipherSpec"), None)
-            if idx is not None:
+        for data, before in (
+            (f.app_data_before_ccs, "ChangeCipherSpec"),
+            (f.app_data_before_finished, "Finished"),
+        ):
+            idx = next((i for i, it in enumerate(out) if it.name == before), None)
+            if data is not None and idx is not None:
                 out.insert(
                     idx,
                     _Out(
                         "ApplicationData",
                         CT_APPLICATION_DATA,
-                        f.app_data_before_ccs,
-                        {"length": len(f.app_data_before_ccs)},
-                        "fault: application data before ChangeCipherSpec",
-                    ),
-                )
-        if f.app_data_before_finished is not None:
-            idx = next((i for i, it in enumerate(out) if it.name == "Finished"), None)
-            if idx is not None:
-                out.insert(
-                    idx,
-                    _Out(
-                        "ApplicationData",
-                        CT_APPLICATION_DATA,
-                        f.app_data_before_finished,
-                        {"length": len(f.app_data_before_finished)},
-                        "fault: application data before Finished",
+                        data,
+                        {"length": len(data)},
+                        f"fault: application data before {before}",
                     ),
                 )
         if f.alert is not None:
@@ -546,12 +536,10 @@ class Connection:
                 )
                 if f.alert.when == "instead":
                     out[idx : idx + 1] = [_dropped(out[idx]), alert]
-                    if level == alerts.FATAL:
-                        out = out[: idx + 2]
                 else:
                     out.insert(idx + 1, alert)
-                    if level == alerts.FATAL:
-                        out = out[: idx + 2]
+                if level == alerts.FATAL:
+                    out = out[: idx + 2]  # nothing of the flight after a fatal alert
         return out
 
     def _send_flight(self, flight: list[_Out]) -> None:

@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from harness.tls.dtls_faults import DatagramFaults
+from harness.tls.dtls_faults import DatagramFaults, reject_unknown_switches
 
 OpKind = Literal["drop", "duplicate", "replace", "insert_before", "insert_after", "move_after"]
 _BYTES_FIELDS = (
@@ -162,10 +162,7 @@ class Faults:
         """Accept the ``to_json`` form (hex octets) or Python values (bytes)."""
         if not value:
             return cls()
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(value) - known
-        if unknown:
-            raise ValueError(f"unknown fault switch(es): {', '.join(sorted(unknown))}")
+        reject_unknown_switches(cls, value, "unknown fault switch(es)")
         kwargs: dict[str, Any] = {}
         for name, item in value.items():
             if name in _BYTES_FIELDS and isinstance(item, str):

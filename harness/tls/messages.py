@@ -151,10 +151,24 @@ def sni_extension_data(host_name: str) -> bytes:
     return bytes(SNIExtension().create(bytearray(host_name, "utf-8")).extData)
 
 
+def _hello_extensions(hello: Hello) -> list[TLSExtension] | None:
+    """tlslite's extension list; None writes no extensions block at all."""
+    if not hello.has_extensions_block:
+        return None
+    return [_tls_extension(k, d) for k, d in hello.extensions]
+
+
+def _parse_hello(message: Any, body: bytes) -> Any:
+    """``message`` (a fresh tlslite ClientHello or ServerHello) parsed from ``body``."""
+    name = type(message).__name__
+    try:
+        return message.parse(_parse_with_header(body))
+    except (DecodeError, SyntaxError, ValueError, IndexError) as exc:
+        raise ProtocolError(alerts.DECODE_ERROR, f"malformed {name}: {exc}") from exc
+
+
 def encode_client_hello(hello: Hello) -> bytes:
-    exts = (
-        [_tls_extension(k, d) for k, d in hello.extensions] if hello.has_extensions_block else None
-    )
+    exts = _hello_extensions(hello)
     message = ClientHello().create(
         hello.version,
         bytearray(hello.random),
@@ -167,10 +181,7 @@ def encode_client_hello(hello: Hello) -> bytes:
 
 
 def decode_client_hello(body: bytes) -> Hello:
-    try:
-        message = ClientHello().parse(_parse_with_header(body))
-    except (DecodeError, SyntaxError, ValueError, IndexError) as exc:
-        raise ProtocolError(alerts.DECODE_ERROR, f"malformed ClientHello: {exc}") from exc
+    message = _parse_hello(ClientHello(), body)
     extensions, block = _extensions_of(message)
     return Hello(
         tuple(message.client_version),  # type: ignore[arg-type]
@@ -184,9 +195,7 @@ def decode_client_hello(body: bytes) -> Hello:
 
 
 def encode_server_hello(hello: Hello) -> bytes:
-    exts = (
-        [_tls_extension(k, d) for k, d in hello.extensions] if hello.has_extensions_block else None
-    )
+    exts = _hello_extensions(hello)
     message = ServerHello().create(
         hello.version,
         bytearray(hello.random),
@@ -199,10 +208,7 @@ def encode_server_hello(hello: Hello) -> bytes:
 
 
 def decode_server_hello(body: bytes) -> Hello:
-    try:
-        message = ServerHello().parse(_parse_with_header(body))
-    except (DecodeError, SyntaxError, ValueError, IndexError) as exc:
-        raise ProtocolError(alerts.DECODE_ERROR, f"malformed ServerHello: {exc}") from exc
+    message = _parse_hello(ServerHello(), body)
     extensions, block = _extensions_of(message)
     return Hello(
         tuple(message.server_version),  # type: ignore[arg-type]

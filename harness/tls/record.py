@@ -55,6 +55,12 @@ class RecordProtection:
         return False
 
 
+def corrupt_tag(fragment: bytes) -> bytes:
+    """``fragment`` with one bit of its last octet flipped: the tag under AEAD, the last
+    ciphertext block (so the MAC and padding under it) under CBC. Empty stays empty."""
+    return fragment[:-1] + bytes([fragment[-1] ^ 0x01]) if fragment else fragment
+
+
 def _mac_input(seq: bytes, content_type: int, version: tuple[int, int], data: bytes) -> bytes:
     return seq + bytes([content_type, version[0], version[1]]) + len(data).to_bytes(2, "big") + data
 
@@ -246,8 +252,8 @@ class TlsRecordLayer:
         seq = self.write_seq.to_bytes(8, "big")
         fragment = self.write_state.protect(seq, content_type, version, data)
         self.write_seq += 1
-        if corrupt and fragment:
-            fragment = fragment[:-1] + bytes([fragment[-1] ^ 0x01])
+        if corrupt:
+            fragment = corrupt_tag(fragment)
         return (
             bytes([content_type, version[0], version[1]])
             + len(fragment).to_bytes(2, "big")

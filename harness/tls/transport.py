@@ -80,6 +80,16 @@ def _outcome(conn: Connection, kind: OutcomeKind | None, reason: str, data: byte
     return Outcome(kind, reason, conn.alert_received or conn.alert_sent, data, conn)
 
 
+def _ended(conn: Connection, until: Until, received: bytearray) -> Outcome | None:
+    """The outcome if the run is over before the next wait (TLS and DTLS alike): the
+    connection closed, or the handshake completed and ``until`` asks no more."""
+    if conn.closed:
+        return _outcome(conn, None, "", bytes(received))
+    if conn.established and until == "established":
+        return _outcome(conn, "established", "handshake completed", bytes(received))
+    return None
+
+
 def _flush(conn: Connection, sock: socket.socket) -> None:
     data = conn.data_to_send()
     if data:
@@ -119,10 +129,8 @@ def drive(
                 conn.send_application_data(application_data, now=time.time())
                 sent_app = True
                 _flush(conn, sock)
-            if conn.closed:
-                return _outcome(conn, None, "", bytes(received))
-            if conn.established and until == "established":
-                return _outcome(conn, "established", "handshake completed", bytes(received))
+            if (ended := _ended(conn, until, received)) is not None:
+                return ended
             now = time.monotonic()
             remaining = deadline - now
             if remaining <= 0:
