@@ -20,8 +20,10 @@ PROBE_HEX = b"oneM2M-conformance-probe\n".hex()
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
 
 
-def tshark_fields(pcap: Path, keys: Path | None, *fields: str) -> list[list[str]]:
-    command = ["tshark", "-r", str(pcap), "-Y", "tls", "-T", "fields"]
+def tshark_fields(
+    pcap: Path, keys: Path | None, *fields: str, protocol: str = "tls"
+) -> list[list[str]]:
+    command = ["tshark", "-r", str(pcap), "-Y", protocol, "-T", "fields"]
     if keys is not None:
         command += ["-o", f"tls.keylog_file:{keys}"]
     for name in fields:
@@ -78,3 +80,17 @@ def test_without_the_key_log_nothing_is_decrypted(captures: Path) -> None:
     rows = tshark_fields(pcap, None, "tls.handshake.type", "data.data")
     assert "20" not in [t for row in rows for t in row[0].split(",")]
     assert not any(len(row) > 1 and row[1] for row in rows)
+
+
+def test_wireshark_decrypts_the_dtls_captures(captures: Path) -> None:
+    pcaps = sorted(captures.glob("*_dtls_*.pcap"))
+    assert len(pcaps) >= 5, f"expected one DTLS pcap per profile suite, found {pcaps}"
+    for pcap in pcaps:
+        rows = tshark_fields(
+            pcap, pcap.with_suffix(".keys"), "dtls.handshake.type", "data.data", protocol="dtls"
+        )
+        types = [t for row in rows for t in row[0].split(",") if t]
+        assert types[:2] == ["1", "3"], f"{pcap.name}: ClientHello, HelloVerifyRequest: {types}"
+        assert types.count("20") == 2, f"{pcap.name}: both Finished decrypted: {rows}"
+        data = [row[1] for row in rows if len(row) > 1 and row[1]]
+        assert data.count(PROBE_HEX) == 2, f"{pcap.name}: the probe and its echo, decrypted"
