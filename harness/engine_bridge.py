@@ -1,4 +1,4 @@
-"""From a step's PeerPlan to the harness TLS engine, over a real socket, and back.
+"""From a step's PeerPlan to the harness (D)TLS engine, over a real socket, and back.
 
 The only module that knows both vocabularies: the steps' (a PeerPlan with faults named
 for what a test purpose needs) and the engine's (ClientConfig / ServerConfig with a
