@@ -242,9 +242,24 @@ def _direction(entry: TraceEntry) -> str:
     return '<span class="dir-received">SUT → harness</span>'
 
 
+# Fields holding cipher-suite codes: shown in hex, as every specification writes them.
+SUITE_FIELDS = frozenset({"cipher_suites", "cipher_suite"})
+
+
+def _suite_hex(value: Any) -> Any:
+    if isinstance(value, int):
+        return f"0x{value:04X}"
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return ", ".join(f"0x{v:04X}" for v in value)
+    return value
+
+
 def _fields(fields: Mapping[str, Any]) -> str:
     ordered = [k for k in KEY_FIELDS if k in fields] + [k for k in fields if k not in KEY_FIELDS]
-    return "<br>".join(f"<code>{esc(k)}</code> = {_value(fields[k])}" for k in ordered)
+    return "<br>".join(
+        f"<code>{esc(k)}</code> = {_value(_suite_hex(fields[k]) if k in SUITE_FIELDS else fields[k])}"
+        for k in ordered
+    )
 
 
 def _trace(trace: Trace, number: int) -> str:
