@@ -49,13 +49,20 @@ def expect_refusal(
             f"then: {ending.describe()}"
         )
     if ending.kind == "established":
-        if silent_ok and ex.harness_role is Role.ENTITY_B and not ex.sut_accepted:
+        if ex.harness_role is Role.ENTITY_B and not ex.sut_accepted:
             # A DTLS server is done once its Finished is out: that proves nothing about the
             # SUT client, which showed no acceptance (its own report is checked apart).
-            return (
-                "the SUT client showed no sign of accepting the bad record: it discarded it "
-                "(RFC 6347 4.1.2.7)"
-            )
+            if silent_ok:
+                return (
+                    "the SUT client showed no sign of accepting the bad record: it discarded it "
+                    "(RFC 6347 4.1.2.7)"
+                )
+            if spec.refusal_requires_fatal_alert:
+                raise SutFailure(
+                    "the SUT client sent no fatal alert after the harness's Finished (nor any "
+                    f"sign of accepting it) ({spec.describe('refusal_requires_fatal_alert')})"
+                )
+            return "the SUT client sent no alert and showed no acceptance (accepted by S-01)"
         if silent_ok and ex.dtls.get("retransmissions", 0) > 0:
             # DTLS: the bad record was dropped and the harness's clean retransmission of
             # the flight completed the handshake. A SUT that accepted the bad record

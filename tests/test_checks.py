@@ -250,3 +250,11 @@ def test_dtls_server_side_established_is_not_acceptance_by_the_sut_client() -> N
     )
     with pytest.raises(SutFailure):
         checks.expect_refusal(talking_client, ["bad_record_mac"], SPEC, silent_ok=True)
+
+
+def test_dtls_sut_client_without_alert_is_judged_by_s01() -> None:
+    quiet_client = make(Ending("established"), harness_role=Role.ENTITY_B, sut_accepted=None)
+    with pytest.raises(SutFailure, match="no fatal alert after the harness's Finished"):
+        checks.expect_refusal(quiet_client, ["decrypt_error"], SPEC)
+    lenient = SpecProfile(refusal_requires_fatal_alert=False)
+    assert "S-01" in checks.expect_refusal(quiet_client, ["decrypt_error"], lenient)
