@@ -9,28 +9,21 @@ the binding purpose is inconclusive because one authorized entity is all it can 
 
 from __future__ import annotations
 
-import json
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from campaign_cli import entity_b_profile, run_campaign
+from peers import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 KPSA_ID = "sensor-1@in-cse.m2m.example.com"
 KPSA = "5f1c0a9e3b7d2468ace013579bdf0246"
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -70,63 +63,29 @@ def s_server() -> Iterator[int]:
 
 def test_campaign_against_a_running_openssl_server(s_server: int, tmp_path: Path) -> None:
     profile = tmp_path / "endpoint.toml"
+    adapter = f'adapter = "endpoint"\n\n[adapter]\nhost = "127.0.0.1"\nport = {s_server}'
     profile.write_text(
-        f"""
-[sut]
-name = "openssl s_server, already running"
-adapter = "endpoint"
-
-[adapter]
-host = "127.0.0.1"
-port = {s_server}
-
-[ics]
-roles = ["entity_b"]
-frameworks = ["saef-psk"]
-transports = ["tls"]
-cipher_suites = ["0x00AE", "0xC0A8"]
-observation_channel = false
-
-[ixit]
-timeout = 3.0
-host = "127.0.0.1"
-
-[ixit.entity_b]
-thisEntityIdentifier = "/in-cse-1"
-hostName = "in-cse.m2m.example.com"
-
-[[ixit.entity_b.authorizedEntities]]
-kpsaId = "{KPSA_ID}"
-kpsaKey = "{KPSA}"
-otherEntityIdentifier = "/Cae-sensor-1"
-"""
+        entity_b_profile(
+            "openssl s_server, already running",
+            adapter,
+            timeout=3.0,
+            cipher_suites='"0x00AE", "0xC0A8"',
+            ics_extra="observation_channel = false",
+        )
     )
-    report = tmp_path / "report"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "run",
-            "--sut",
-            str(profile),
-            "--quiet",
-            "--report",
-            str(report),
-            "--select",
-            "TP/SAEF-PSK/B/01",
-            "--select",
-            "TP/SAEF-PSK/B/05",
-            "--select",
-            "TP/SAEF-PSK/B/11",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = run_campaign(
+        tmp_path / "report",
+        "--sut",
+        str(profile),
+        "--select",
+        "TP/SAEF-PSK/B/01",
+        "--select",
+        "TP/SAEF-PSK/B/05",
+        "--select",
+        "TP/SAEF-PSK/B/11",
     )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    results = {r["tp"]: r for r in json.loads((report / "report.json").read_text())["results"]}
+    assert result.exit_code == 1, result.output
+    results = result.results
     assert results["TP/SAEF-PSK/B/01[tls,0x00AE]"]["verdict"] == "pass"
     assert results["TP/SAEF-PSK/B/01[tls,0xC0A8]"]["verdict"] == "pass"
     unknown = results["TP/SAEF-PSK/B/05[tls]"]

@@ -9,13 +9,13 @@ association is bound to the IdA of the KpsaId used.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from campaign_cli import run_campaign
 
 from harness.sut.adapters import make_adapter
 from harness.sut.contract import Address, Framework, Role, SutRequest, Transport
@@ -42,18 +42,12 @@ def test_profile_validates() -> None:
 
 
 def test_campaign_b01_b11_pass_with_two_entities(tmp_path: Path) -> None:
-    report = tmp_path / "report"
-    run = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--sut", str(PROFILE), "--quiet"]
-        + ["--report", str(report)]
-        + ["--select", "TP/SAEF-PSK/B/01", "--select", "TP/SAEF-PSK/B/11"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    run = run_campaign(
+        tmp_path / "report",
+        *("--sut", str(PROFILE), "--select", "TP/SAEF-PSK/B/01", "--select", "TP/SAEF-PSK/B/11"),
         timeout=30,
-        check=False,
     )
-    results = {r["tp"]: r for r in json.loads((report / "report.json").read_text())["results"]}
+    results = run.results
     ran = {tp: r for tp, r in results.items() if r["verdict"] != "not applicable"}
     assert sorted(ran) == [
         "TP/SAEF-PSK/B/01[tls,0x00AE]",
@@ -62,11 +56,11 @@ def test_campaign_b01_b11_pass_with_two_entities(tmp_path: Path) -> None:
         "TP/SAEF-PSK/B/01[tls,0xC0A8]",
         "TP/SAEF-PSK/B/01[tls,0xC0AA]",
         "TP/SAEF-PSK/B/11[tls]",
-    ], (run.stdout, run.stderr)
+    ], run.output
     for tp, r in ran.items():
         assert r["verdict"] == "pass", (tp, r["reason"])
         assert r["sut_result"]["status"] == "established", (tp, r["sut_result"])
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.exit_code == 0, run.output
     bound = ran["TP/SAEF-PSK/B/11[tls]"]["sut_result"]
     assert bound["psk_identity"] == "sensor-2@in-cse.m2m.example.com"
     assert bound["peer_identity"] == "/Cae-sensor-2"

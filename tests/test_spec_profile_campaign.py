@@ -7,39 +7,14 @@ the report records the setting that was in force.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from campaign_cli import run_campaign
 
 
 def run(tmp_path: Path, name: str, *extra: str) -> dict:
-    report = tmp_path / name
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "run",
-            "--sut",
-            "reference",
-            "--fault",
-            "silent_abort",
-            "--select",
-            "TP/SAEF-PSK/B/07",
-            "--quiet",
-            "--report",
-            str(report),
-            *extra,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return json.loads((report / "report.json").read_text())
+    args = ["--sut", "reference", "--fault", "silent_abort", "--select", "TP/SAEF-PSK/B/07"]
+    return run_campaign(tmp_path / name, *args, *extra).report
 
 
 def test_s01_decides_a_refusal_without_alert(tmp_path: Path) -> None:

@@ -11,17 +11,13 @@ end-to-end test of the command line, the adapters and the report.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from campaign_cli import run_campaign
 
 from harness.campaign import list_test_purposes
-
-ROOT = Path(__file__).resolve().parent.parent
 
 NEGATIVE_A = {"A/07", "A/08", "A/09", "A/10", "A/11", "A/13"}
 NEGATIVE_B = {"B/03", "B/05", "B/06", "B/07", "B/08", "B/09", "B/10", "B/12"}
@@ -49,31 +45,16 @@ EXPECTED_KILLS: dict[str, set[str]] = {
 
 
 def run(fault: str | None, out: Path) -> dict:
-    report = out / (fault or "reference")
-    command = [
-        sys.executable,
-        "-m",
-        "harness.cli",
-        "run",
-        "--sut",
-        "reference",
-        "--report",
-        str(report),
-        "--quiet",
-    ]
+    args = ["--sut", "reference"]
     if fault:
         # A mutant campaign runs only the purposes that must kill it: the reference
         # campaign already shows every purpose passes when nothing is broken.
-        command += ["--fault", fault]
+        args += ["--fault", fault]
         for tp in sorted(EXPECTED_KILLS[fault]):
-            command += ["--select", f"TP/SAEF-PSK/{tp}"]
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
-    assert proc.returncode in (0, 1, 3), (
-        f"{command}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    )
-    data = json.loads((report / "report.json").read_text())
-    data["exit_code"] = proc.returncode
-    return data
+            args += ["--select", f"TP/SAEF-PSK/{tp}"]
+    result = run_campaign(out / (fault or "reference"), *args, timeout=240)
+    assert result.exit_code in (0, 1, 3), result.output
+    return {**result.report, "exit_code": result.exit_code}
 
 
 @pytest.fixture(scope="module")

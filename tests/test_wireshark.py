@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from campaign_cli import run_campaign
 
-ROOT = Path(__file__).resolve().parent.parent
 PROBE_HEX = b"oneM2M-conformance-probe\n".hex()
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
@@ -35,25 +34,8 @@ def tshark_fields(
 @pytest.fixture(scope="module")
 def captures(tmp_path_factory: pytest.TempPathFactory) -> Path:
     report = tmp_path_factory.mktemp("wireshark")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "run",
-            "--sut",
-            "reference",
-            "--quiet",
-            "--select",
-            "TP/SAEF-PSK/B/01",
-            "--report",
-            str(report),
-        ],
-        cwd=ROOT,
-        check=True,
-        timeout=120,
-        capture_output=True,
-    )
+    result = run_campaign(report, "--sut", "reference", "--select", "TP/SAEF-PSK/B/01")
+    assert result.exit_code == 0, result.output
     return report / "captures"
 
 
