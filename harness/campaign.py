@@ -103,9 +103,7 @@ def run_campaign(options: CampaignOptions) -> CampaignResult:
         pytest.ExitCode.NO_TESTS_COLLECTED,
     ):
         raise HarnessError(f"the scenario run ended with pytest exit code {int(code)}")
-    result = plugin.result
-    result.command_line = ""
-    return result
+    return plugin.result
 
 
 class _Registered:

@@ -167,9 +167,14 @@ def _dtls_observations(conn: Connection, outcome: Outcome) -> dict[str, object]:
     """What the DTLS purposes check, from the connection and its trace."""
     received = [m for m in conn.trace.messages if m.direction == "received"]
     first = next((m.type for m in received if m.layer == "handshake"), None)
-    after = [
-        m.fields.get("description", "") for m in received if m.layer == "alert" and conn.established
-    ]
+    # Alerts the SUT sent once its Finished was in: only these can answer a bad record
+    # sent after the handshake (an alert before it would have prevented establishment).
+    finished = max((i for i, m in enumerate(received) if m.type == "Finished"), default=None)
+    after = (
+        [m.fields.get("description", "") for m in received[finished:] if m.layer == "alert"]
+        if finished is not None and conn.established
+        else []
+    )
     return {
         "hello_verify_requests_received": getattr(conn, "hello_verify_requests_received", 0),
         "first_answer": first,
