@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.frameworks import step_modules
 from harness.plugin import CASE_KEY, PLUGIN_NAME, CampaignPlugin, Case, scenario_info
 from harness.sut.contract import Transport
 
-pytest_plugins = ["steps.common_steps", "steps.saef_psk_steps"]
+pytest_plugins = ["steps.common_steps", *step_modules()]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

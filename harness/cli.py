@@ -234,13 +234,13 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_faults(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
-        faults: dict[str, str] = _module("harness.reference.faults").REFERENCE_FAULTS
+        faults = _module("harness.frameworks").reference_faults()
     except (ImportError, AttributeError) as exc:
         print(f"m2mconf: the reference SUT is not available: {exc}", file=err)
         return EXIT_CONFIG
     width = max((len(n) for n in faults), default=0)
-    for name, description in faults.items():
-        out.write(f"{name:<{width}}  {description}\n")
+    for name, info in faults.items():
+        out.write(f"{name:<{width}}  {info.framework:<8}  {info.description}\n")
     out.write("use: m2mconf run --sut reference --fault NAME [--fault NAME ...]\n")
     return EXIT_PASS
 

@@ -116,7 +116,7 @@ def _against_entity_b(
     session = case.adapter.start(request)
     case.cleanups.append(session.stop)
     address = _wait_ready(session, timeout)
-    from harness.engine_bridge import play_client
+    from harness.legs.tls_psk import play_client
 
     outcome = play_client(plan, address, case.transport, timeout)
     sut_result = _sut_result(session, timeout)
@@ -126,7 +126,7 @@ def _against_entity_b(
 def _against_entity_a(
     case: Case, plan: PeerPlan, request: SutRequest, host: str, timeout: float
 ) -> Exchange:
-    from harness.engine_bridge import play_server
+    from harness.legs.tls_psk import play_server
 
     if case.transport is Transport.DTLS:
         listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -17,6 +17,7 @@ import pytest
 
 from harness import __version__
 from harness.cli import main
+from harness.frameworks import FaultInfo
 from harness.results import CampaignResult, TpResult
 from harness.sut.contract import Framework, Role, Transport
 from harness.testpurpose import TestPurposeInfo as PurposeInfo
@@ -87,7 +88,7 @@ def result_with(*verdicts: Verdict) -> CampaignResult:
 
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> types.SimpleNamespace:
-    """Stand-ins for harness.campaign, harness.sut.profile and harness.reference.faults."""
+    """Stand-ins for harness.campaign, harness.sut.profile and harness.frameworks.saef_psk.reference.faults."""
     state = types.SimpleNamespace(result=result_with(Verdict.PASS), options=None, raise_=None)
 
     def run_campaign(options: CampaignOptions) -> CampaignResult:
@@ -121,11 +122,14 @@ def fakes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> types.SimpleNamesp
 
     profile.load_profile = load_profile  # type: ignore[attr-defined]
     profile.reference_profile = FakeProfile  # type: ignore[attr-defined]
-    faults = types.ModuleType("harness.reference.faults")
-    faults.REFERENCE_FAULTS = {"silent_abort": "close without an alert", "no_sni": "omit SNI"}  # type: ignore[attr-defined]
+    frameworks = types.ModuleType("harness.frameworks")
+    frameworks.reference_faults = lambda: {  # type: ignore[attr-defined]
+        "silent_abort": FaultInfo("silent_abort", Framework.SAEF_PSK, "close without an alert", ()),
+        "no_sni": FaultInfo("no_sni", Framework.SAEF_PSK, "omit SNI", ()),
+    }
     monkeypatch.setitem(sys.modules, "harness.campaign", campaign)
     monkeypatch.setitem(sys.modules, "harness.sut.profile", profile)
-    monkeypatch.setitem(sys.modules, "harness.reference.faults", faults)
+    monkeypatch.setitem(sys.modules, "harness.frameworks", frameworks)
     monkeypatch.chdir(tmp_path)
     state.sut_file = tmp_path / "sut.toml"
     state.sut_file.write_text("[sut]\n", encoding="utf-8")
@@ -295,7 +299,7 @@ def test_validate(fakes: types.SimpleNamespace, capsys: pytest.CaptureFixture[st
 def test_faults(fakes: types.SimpleNamespace, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["faults"]) == 0
     out = capsys.readouterr().out
-    assert "silent_abort  close without an alert" in out and "no_sni" in out
+    assert "silent_abort  saef-psk  close without an alert" in out and "no_sni" in out
 
 
 def test_requirements(capsys: pytest.CaptureFixture[str]) -> None:

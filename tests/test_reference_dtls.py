@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from harness.frameworks.saef_psk.reference.faults import FAULT_CLASSES
 from harness.reference.datagram import (
     ALERT,
     APPLICATION_DATA,
@@ -28,7 +29,6 @@ from harness.reference.datagram import (
     parse_records,
 )
 from harness.reference.endpoint import Deadline, PumpOutcome, TlsEndpoint
-from harness.reference.faults import FAULT_CLASSES
 from harness.reference.libssl import SslContext
 from harness.sut.contract import Address, Status, SutRequest, SutResult, Transport
 from harness.sut.reference_adapter import ReferenceAdapter

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from harness.frameworks.saef_psk.reference.faults import FAULT_CLASSES, REFERENCE_FAULTS
 from harness.reference.endpoint import Deadline, PumpOutcome, SocketPump, TlsEndpoint
-from harness.reference.faults import FAULT_CLASSES, REFERENCE_FAULTS
 from harness.reference.libssl import SslContext
 from harness.sut.contract import Address, Status, SutRequest, SutResult, Transport
 from harness.sut.reference_adapter import ReferenceAdapter

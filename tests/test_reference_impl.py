@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.reference import REFERENCE_FAULTS
-from harness.reference.entity import export_key_name
+from harness.frameworks import reference_faults
+from harness.frameworks.saef_psk.reference.entity import export_key_name
 from harness.sut.contract import Address, Framework, Role, Status, SutRequest, Transport
 from harness.sut.reference_adapter import ReferenceAdapter
 from harness.verdict import NotApplicable
@@ -172,7 +172,7 @@ def test_not_applicable(role: Role, framework: Framework, transport: Transport) 
 def test_unknown_fault_names_valid_ones() -> None:
     with pytest.raises(ValueError, match="silent_abort"):
         ReferenceAdapter(faults=["no_such_fault"])
-    assert ReferenceAdapter(faults=list(REFERENCE_FAULTS)).name == "reference"
+    assert ReferenceAdapter(faults=list(reference_faults())).name == "reference"
 
 
 # --- against the OpenSSL command-line tools -------------------------------------------------

@@ -1,7 +1,7 @@
 """Who tests the tester: every test purpose fails against at least one mutant.
 
 The reference SUT passes the whole campaign; each mutant (a fault switch on the
-reference, harness.reference.faults) breaks one requirement on purpose, and the
+reference, harness.frameworks.saef_psk.reference.faults) breaks one requirement on purpose, and the
 campaign must fail exactly the purposes that watch that requirement. A purpose no
 mutant can fail is a check that never fails: a defect of the suite.
 

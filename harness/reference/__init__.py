@@ -1,11 +1,9 @@
-"""The reference implementation: oneM2M PSK SAEF roles on OpenSSL's libssl.
+"""The reference implementation's common plumbing, on OpenSSL's libssl.
 
 Independent of the harness's own TLS engine (``harness.tls``), so every harness-versus-
 reference pass is an interoperation of two TLS stacks. Modules: ``libssl`` (ctypes
-binding), ``endpoint`` (sans-IO endpoint over memory BIOs + socket pump), ``entity``
-(Entity A / Entity B), ``faults`` (the mutants), ``config`` and ``ciphers``.
+binding), ``endpoint`` (sans-IO endpoint over memory BIOs + socket pump), ``datagram``
+(the DTLS pump and cookie exchange), ``config`` (configuration readers), ``ciphers``
+and ``session`` (one role in a thread). Each framework's reference roles and mutants
+live in its folder: ``harness/frameworks/<name>/reference/``.
 """
-
-from harness.reference.faults import REFERENCE_FAULTS
-
-__all__ = ["REFERENCE_FAULTS"]

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 class Role(enum.StrEnum):
     ENTITY_A = "entity_a"  # the (D)TLS client, initiator of the association
     ENTITY_B = "entity_b"  # the (D)TLS server, responder
-    MAF = "maf"
+    MAF = "maf"  # M2M Authentication Function: hands out Kc (SAEF-MAF), Km (SBF)
     MEF = "mef"
     BSF = "bsf"
     ENROLEE = "enrolee"
@@ -58,6 +58,9 @@ class Address:
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "port": self.port}
+
 
 @dataclass
 class ExportRequest:
@@ -85,27 +88,52 @@ class SutRequest:
     timeout: float = 5.0
     exports: list[ExportRequest] = field(default_factory=list)
     test_case: str = ""  # the test purpose id, for the SUT's logs
+    peers: dict[str, Address] = field(default_factory=dict)
+    """Every harness party the SUT contacts, by its role: ``entity_b`` (the same address
+    as ``connect``), ``maf``, ... A framework with one peer needs only ``connect``."""
+    services: dict[str, Address] = field(default_factory=dict)
+    """Every endpoint the SUT serves, by name (``association``, ``maf_handshake``,
+    ``key_retrieval``, ...); port 0: choose one and report it in the ready event.
+    ``listen`` is the primary one (the association's) where there is one."""
+    expected_legs: dict[str, int] = field(default_factory=dict)
+    """How many legs of each kind the SUT runs (client roles) or serves (server roles)
+    in this case before it reports its result; empty means one of its main leg.
+    Entity A / Entity B: ``{"association": n}``, n association rounds one after another
+    on fresh connections (key reuse and expiry need more than one). MAF:
+    ``{"maf_handshake": n, "key_retrieval": m}``. A server that has served them all
+    reports at once; one that has not by ``timeout`` reports what it has."""
+
+    def legs_expected(self, name: str) -> int:
+        return self.expected_legs.get(name, 1)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["cipher_suites"] = [f"0x{s:04X}" for s in self.cipher_suites]
         for key in ("connect", "listen"):
             address = getattr(self, key)
-            data[key] = None if address is None else {"host": address.host, "port": address.port}
+            data[key] = None if address is None else address.to_json()
+        for key in ("peers", "services"):
+            data[key] = {name: a.to_json() for name, a in getattr(self, key).items()}
         return data
 
 
 @dataclass
-class SutResult:
-    """The SUT's own account of the run. Every field but status is optional."""
+class LegResult:
+    """The SUT's account of one leg of a multi-party case: one handshake or exchange
+    with one peer (``name`` e.g. ``maf_handshake``, ``association``, ``key_retrieval``;
+    ``peer`` the role of the other party). Fields as in :class:`SutResult`; ``fields``
+    carries what a leg has beyond them (e.g. the KcID a SUT formed)."""
 
+    name: str
+    peer: str
     status: Status
     cipher_suite: int | None = None
-    peer_identity: str | None = None  # the identity the SUT bound the association to
-    psk_identity: str | None = None  # the psk_identity it used (A) or received (B)
-    alert: str | None = None  # an alert it sent or received, as the SUT names it
-    keys: dict[str, str] = field(default_factory=dict)  # exporter label -> hex output
-    detail: str = ""  # free text: why it refused, what failed
+    peer_identity: str | None = None
+    psk_identity: str | None = None
+    alert: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -114,11 +142,43 @@ class SutResult:
         return data
 
 
+@dataclass
+class SutResult:
+    """The SUT's own account of the run. Every field but status is optional.
+
+    In a multi-party case ``legs`` lists every leg in the order the SUT ran it, and the
+    top-level fields describe the last association (or the case's main leg)."""
+
+    status: Status
+    cipher_suite: int | None = None
+    peer_identity: str | None = None  # the identity the SUT bound the association to
+    psk_identity: str | None = None  # the psk_identity it used (A) or received (B)
+    alert: str | None = None  # an alert it sent or received, as the SUT names it
+    keys: dict[str, str] = field(default_factory=dict)  # exporter label -> hex output
+    detail: str = ""  # free text: why it refused, what failed
+    legs: list[LegResult] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.cipher_suite is not None:
+            data["cipher_suite"] = f"0x{self.cipher_suite:04X}"
+        data["legs"] = [leg.to_json() for leg in self.legs]
+        return data
+
+    def legs_named(self, name: str) -> list[LegResult]:
+        return [leg for leg in self.legs if leg.name == name]
+
+
 class SutSession(Protocol):
     """One running instance of the SUT for one test case."""
 
+    endpoints: dict[str, Address]
+    """After ``wait_ready``: every endpoint the SUT serves, by the names of
+    ``SutRequest.services`` (the primary listen address under its service name)."""
+
     def wait_ready(self, timeout: float) -> Address | None:
-        """Block until the SUT is ready; return its listen address when it is a server."""
+        """Block until the SUT is ready; return its primary listen address when it
+        serves one (and fill ``endpoints``)."""
 
     def result(self, timeout: float) -> SutResult:
         """Block (bounded) until the SUT has finished the case and return its account."""

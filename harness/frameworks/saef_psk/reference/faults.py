@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from harness.frameworks.saef_psk.reference.config import AuthorizedEntity
 from harness.reference.ciphers import AES_128_CBC_SHA, MANDATORY_TLS_SUITE, NULL_SHA256
-from harness.reference.config import AuthorizedEntity
 from harness.reference.libssl import TLS1_2_VERSION, TLS1_VERSION
 from harness.sut.contract import Role, Status
 

@@ -28,17 +28,16 @@ import socket
 import threading
 from typing import Any
 
-from harness.reference.ciphers import cipher_list, known
-from harness.reference.config import (
+from harness.frameworks.saef_psk.reference.config import (
     AuthorizedEntity,
-    ConfigurationError,
-    DatagramSettings,
     EntityAConfig,
     EntityBConfig,
 )
+from harness.frameworks.saef_psk.reference.faults import FaultSet
+from harness.reference.ciphers import cipher_list, known
+from harness.reference.config import ConfigurationError, DatagramSettings
 from harness.reference.datagram import CookieExchange, DatagramPump
 from harness.reference.endpoint import Deadline, PumpOutcome, SocketPump, TlsEndpoint
-from harness.reference.faults import FaultSet
 from harness.reference.libssl import AlertEvent, SslConnection, SslContext
 from harness.sut.contract import (
     Address,

@@ -1,0 +1,1 @@
+"""Step definitions of the MAF-based SAEF (a pytest plugin)."""
