@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from harness.roles import Exchange
+from harness.observations import Exchange
 from harness.spec_profile import SpecProfile
 from harness.sut.contract import Role, Status
 from harness.tls.suites import PROFILE_SUITES, SCSV_CODES, suite_name

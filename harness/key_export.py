@@ -13,7 +13,7 @@ I-04 (hexBinary in lower case, compared case-insensitively).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 CONNECTION_LABEL = "EXPORTER-oneM2M-Connection"
 """MAF handshake, Entity A and MAF: RelativeKcID and Kc (TS-0003 10.3.1)."""
@@ -35,7 +35,7 @@ class ExportedKey:
     """One split exporter output: the relative identifier and the key."""
 
     relative_id: bytes  # RelativeKcID / RelativeKeID, 16 octets
-    key: bytes  # Kc / Ke, 32 octets
+    key: bytes = field(repr=False)  # Kc / Ke, 32 octets: never in a log line
 
     def key_id(self, fqdn: str) -> str:
         """KcID / KeID: hexBinary(relative id) + "@" + FQDN of the MAF / MEF."""
@@ -51,6 +51,10 @@ def split_export(material: bytes) -> ExportedKey:
 
 def key_identifier(relative_id: bytes, fqdn: str) -> str:
     """I-04: hexBinary written in lower case."""
+    if len(relative_id) != RELATIVE_ID_OCTETS:
+        raise ValueError(
+            f"a relative key id is {RELATIVE_ID_OCTETS} octets, not {len(relative_id)}"
+        )
     return f"{relative_id.hex()}@{fqdn}"
 
 
@@ -72,10 +76,9 @@ class KeyIdentifier:
 
     def matches(self, other: KeyIdentifier) -> bool:
         """I-04: the relative part compares case-insensitively; FQDNs are DNS names."""
-        return (
-            self.relative.lower() == other.relative.lower()
-            and self.fqdn.lower().rstrip(".") == other.fqdn.lower().rstrip(".")
-        )
+        return self.relative.lower() == other.relative.lower() and self.fqdn.lower().rstrip(
+            "."
+        ) == other.fqdn.lower().rstrip(".")
 
     def __str__(self) -> str:
         return f"{self.relative}@{self.fqdn}"

@@ -44,6 +44,7 @@ class Case:
     observations: list[str] = field(default_factory=list)
     traces: list[Trace] = field(default_factory=list)
     sut_results: list[SutResult] = field(default_factory=list)
+    legs: list[Any] = field(default_factory=list)  # harness.topology.LegRecord, in order
     cleanups: list[Any] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)  # step-to-step scratch space
 

@@ -1,14 +1,16 @@
-"""Steps shared by every framework: the handshake itself and what a refusal looks like."""
+"""Steps shared by every framework with a (D)TLS-PSK association: the harness party's
+suites and faults (on ``case.state["plan"]``, the plan of the leg under test) and what an
+established or refused handshake looks like (on ``case.state["exchange"]``)."""
 
 from __future__ import annotations
 
 import re
 
-from pytest_bdd import given, parsers, then, when
+from pytest_bdd import given, parsers, then
 
 from harness import checks
+from harness.observations import Exchange, PeerPlan, mandatory_suite
 from harness.plugin import Case
-from harness.roles import PeerPlan, mandatory_suite, run_association
 from harness.sut.contract import Role, Transport
 from harness.tls.suites import PROFILE_SUITES, SUITES
 
@@ -110,17 +112,8 @@ def misbehave(case: Case, misbehaviour: str) -> None:
 # --- the handshake -------------------------------------------------------------------------
 
 
-@when("Entity A and Entity B run the association security handshake")
-def run_handshake(case: Case) -> None:
-    exchange = run_association(case, plan(case), exports=[CONNECTION_EXPORTER])
-    case.state["exchange"] = exchange
-    case.traces.append(exchange.trace)
-    if exchange.sut_result is not None:
-        case.sut_results.append(exchange.sut_result)
-    case.observe(f"harness saw: {exchange.ending.describe()}")
-
-
-def exchange(case: Case):  # noqa: ANN201 - roles.Exchange
+def exchange(case: Case) -> Exchange:
+    """The leg the case's Then steps judge (for a multi-party case, its association)."""
     return case.state["exchange"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from harness import checks
-from harness.roles import Ending, Exchange, PeerPlan
+from harness.observations import Ending, Exchange, PeerPlan
 from harness.spec_profile import SpecProfile
 from harness.sut.contract import Role, Status, SutResult
 from harness.tls.trace import Trace

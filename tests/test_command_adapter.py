@@ -3,6 +3,7 @@ reached through its own route, quickly, and nothing outlives stop()."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.sut.command_adapter import CommandAdapter, CommandSession, ShimError
+from harness.sut.command_adapter import CommandAdapter, CommandSession, ShimError, parse_result
 from harness.sut.contract import (
     Address,
     ExportRequest,
@@ -20,7 +21,7 @@ from harness.sut.contract import (
     SutRequest,
     Transport,
 )
-from harness.sut.endpoint_adapter import EndpointAdapter
+from harness.sut.endpoint_adapter import EndpointAdapter, PeerMismatch, parse_addresses
 from harness.verdict import NotApplicable
 
 SHIMS = Path(__file__).parent / "data" / "shims"
@@ -189,3 +190,315 @@ def test_endpoint_adapter() -> None:
     session.stop()
     with pytest.raises(NotApplicable, match="only an already-running Entity B"):
         adapter.start(request(Role.ENTITY_A))
+
+
+# --- multi-party cases: peers, services, expected_legs, endpoints, legs --------------------
+
+MAF_HOST = "127.0.0.1"
+
+
+def maf_request() -> SutRequest:
+    """A SUT MAF: serves two endpoints (port 0: its choice), no association listen."""
+    return SutRequest(
+        role=Role.MAF,
+        framework=Framework.SAEF_MAF,
+        transport=Transport.TLS,
+        configuration={"mafIdentifier": "maf.example.com"},
+        cipher_suites=[0x00AE],
+        services={
+            "maf_handshake": Address(MAF_HOST, 0),
+            "key_retrieval": Address(MAF_HOST, 0),
+        },
+        expected_legs={"maf_handshake": 1, "key_retrieval": 1},
+        test_case="TP/MAF/01",
+    )
+
+
+def entity_a_maf_request() -> SutRequest:
+    b, maf = Address("127.0.0.1", 4433), Address("127.0.0.1", 5684)
+    return SutRequest(
+        role=Role.ENTITY_A,
+        framework=Framework.SAEF_MAF,
+        transport=Transport.TLS,
+        configuration={"mafIdentifier": "maf.example.com"},
+        cipher_suites=[0x00AE],
+        connect=b,
+        peers={"entity_b": b, "maf": maf},
+        expected_legs={"association": 2},
+    )
+
+
+def inline_shim(*events: dict, echo_request: bool = False) -> list[str]:
+    """A shim command printing ``events`` (JSON lines); with ``echo_request`` first a log
+    event holding the multi-party request fields it was given."""
+    lines = ["import json, sys", "request = json.load(open(sys.argv[1]))"]
+    if echo_request:
+        keys = ("peers", "services", "expected_legs", "connect", "listen")
+        lines.append(
+            "print(json.dumps({'event': 'log', 'message': json.dumps("
+            f"{{k: request[k] for k in {keys!r}}})}}), flush=True)"
+        )
+    for event in events:
+        lines.append(f"print({json.dumps(json.dumps(event))}, flush=True)")
+    return [sys.executable, "-c", "\n".join(lines)]
+
+
+@pytest.fixture
+def run_inline(tmp_path: Path) -> Iterator:
+    sessions: list[CommandSession] = []
+
+    def _run(command: list[str], req: SutRequest) -> CommandSession:
+        session = CommandAdapter(command, tmp_path, ready_timeout=5.0).start(req)
+        sessions.append(session)
+        return session
+
+    yield _run
+    for session in sessions:
+        session.stop()
+
+
+def ready(**fields) -> dict:
+    return {"event": "ready", **fields}
+
+
+def result_event(**fields) -> dict:
+    return {"event": "result", "status": "established", **fields}
+
+
+def at(port: int, host: str = MAF_HOST) -> dict:
+    return {"host": host, "port": port}
+
+
+def test_request_carries_peers_services_and_expected_legs(run_inline) -> None:
+    req = entity_a_maf_request()
+    session = run_inline(inline_shim(result_event(), echo_request=True), req)
+    assert session.wait_ready(5) is None  # a client role: no ready event needed
+    assert session.result(5).status is Status.ESTABLISHED
+    assert json.loads(session.log[0]) == {
+        "peers": {"entity_b": at(4433), "maf": at(5684)},
+        "services": {},
+        "expected_legs": {"association": 2},
+        "connect": at(4433),
+        "listen": None,
+    }
+    assert session.endpoints == {}
+    assert req.legs_expected("association") == 2 and req.legs_expected("maf_handshake") == 1
+
+
+def test_ready_endpoints_of_a_maf(run_inline) -> None:
+    endpoints = {"maf_handshake": at(5684), "key_retrieval": at(8443)}
+    session = run_inline(inline_shim(ready(endpoints=endpoints), result_event()), maf_request())
+    # No listen in request or event: the primary address is the first service's.
+    assert session.wait_ready(5) == Address(MAF_HOST, 5684)
+    assert session.endpoints == {
+        "maf_handshake": Address(MAF_HOST, 5684),
+        "key_retrieval": Address(MAF_HOST, 8443),
+    }
+
+
+def test_ready_listen_stays_primary_and_names_the_association(run_inline) -> None:
+    req = request()
+    req.services = {"association": Address(MAF_HOST, 0)}
+    event = ready(listen=at(4433), endpoints={"extra": at(9000)})
+    session = run_inline(inline_shim(event, result_event()), req)
+    assert session.wait_ready(5) == Address(MAF_HOST, 4433)
+    assert session.endpoints == {
+        "association": Address(MAF_HOST, 4433),
+        "extra": Address(MAF_HOST, 9000),
+    }
+
+
+def test_one_endpoint_case_gets_the_association_endpoint(run_inline) -> None:
+    session = run_inline(inline_shim(ready(listen=at(4433)), result_event()), request())
+    assert session.wait_ready(5) == Address(MAF_HOST, 4433)
+    assert session.endpoints == {"association": Address(MAF_HOST, 4433)}
+
+
+def test_fixed_service_port_needs_no_report(run_inline) -> None:
+    req = maf_request()
+    req.services["key_retrieval"] = Address(MAF_HOST, 8443)
+    event = ready(endpoints={"maf_handshake": at(5684)})
+    session = run_inline(inline_shim(event, result_event()), req)
+    assert session.wait_ready(5) == Address(MAF_HOST, 5684)
+    assert session.endpoints["key_retrieval"] == Address(MAF_HOST, 8443)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (ready(endpoints={"maf_handshake": at(5684)}), r"endpoints\.key_retrieval: missing"),
+        (
+            ready(endpoints={"maf_handshake": {"host": MAF_HOST, "port": "x"}}),
+            r"endpoints\.maf_handshake: port must be an integer",
+        ),
+        (
+            ready(endpoints={"maf_handshake": at(5684), "key_retrieval": {"port": 1}}),
+            r"endpoints\.key_retrieval: host must be",
+        ),
+        (ready(endpoints=[at(5684)]), "endpoints must be an object"),
+        (ready(), "no usable listen address"),
+    ],
+)
+def test_unusable_ready_endpoints_are_a_shim_error(run_inline, event, message) -> None:
+    session = run_inline(inline_shim(event, result_event()), maf_request())
+    with pytest.raises(ShimError, match=message):
+        session.wait_ready(5)
+    assert session.process.poll() is not None  # stopped: the case cannot go on
+
+
+MAF_LEG = {
+    "name": "maf_handshake",
+    "peer": "maf",
+    "status": "established",
+    "cipher_suite": "0x00AE",
+    "psk_identity": "dev42@maf.example.com",
+    "peer_identity": "maf.example.com",
+    "keys": {"EXPORTER-oneM2M-Connection": "AB" * 48},
+    "fields": {"kcId": "ab" * 16 + "@maf.example.com"},
+    "detail": "",
+}
+ASSOCIATION_LEG = {
+    "name": "association",
+    "peer": "entity_b",
+    "status": "refused",
+    "cipher_suite": 0xC0A8,
+    "psk_identity": "ab" * 16 + "@maf.example.com",
+    "alert": "bad_record_mac (received)",
+}
+
+
+def test_result_legs_are_parsed(run_inline) -> None:
+    event = result_event(status="refused", legs=[MAF_LEG, ASSOCIATION_LEG])
+    session = run_inline(inline_shim(event), entity_a_maf_request())
+    result = session.result(5)
+    assert result.status is Status.REFUSED, result.detail
+    maf, association = result.legs
+    assert (maf.name, maf.peer, maf.status) == ("maf_handshake", "maf", Status.ESTABLISHED)
+    assert maf.cipher_suite == 0x00AE
+    assert maf.keys == {"EXPORTER-oneM2M-Connection": "ab" * 48}  # lower case
+    assert maf.fields == {"kcId": "ab" * 16 + "@maf.example.com"}
+    assert maf.peer_identity == "maf.example.com"
+    assert association.cipher_suite == 0xC0A8  # an int is accepted too
+    assert association.alert == "bad_record_mac (received)"
+    assert association.keys == {} and association.fields == {} and association.detail == ""
+    assert result.legs_named("association") == [association]
+    assert result.to_json()["legs"][1]["cipher_suite"] == "0xC0A8"
+
+
+def without(leg: dict, key: str) -> dict:
+    return {k: v for k, v in leg.items() if k != key}
+
+
+@pytest.mark.parametrize(
+    ("legs", "named", "kept"),
+    [
+        ({"name": "x"}, "legs: must be a list", 0),
+        ([MAF_LEG, "maf_handshake"], "legs[1]: must be an object", 1),
+        ([without(MAF_LEG, "name")], "legs[0].name: must be a non-empty string", 0),
+        ([without(MAF_LEG, "peer")], "legs[0].peer: must be a non-empty string", 0),
+        ([dict(MAF_LEG, status="fine")], "legs[0].status: invalid 'fine'", 0),
+        ([MAF_LEG, dict(MAF_LEG, cipher_suite="AES")], "legs[1].cipher_suite: unreadable", 2),
+        ([dict(MAF_LEG, cipher_suite=0x10000)], "legs[0].cipher_suite: unreadable", 1),
+        ([dict(MAF_LEG, keys={"L": "xyz"})], "legs[0].keys.L: not hex", 1),
+        ([dict(MAF_LEG, keys=["ab"])], "legs[0].keys: must be an object", 1),
+        ([dict(MAF_LEG, fields="kcId")], "legs[0].fields: must be an object", 1),
+        ([dict(MAF_LEG, psk_identity=7)], "legs[0].psk_identity: must be a string", 1),
+    ],
+)
+def test_malformed_legs_make_an_error_naming_the_field(run_inline, legs, named, kept) -> None:
+    session = run_inline(inline_shim(result_event(legs=legs)), entity_a_maf_request())
+    result = session.result(5)
+    assert result.status is Status.ERROR
+    assert "malformed shim result" in result.detail
+    assert named in result.detail
+    assert len(result.legs) == kept  # the legs that could be read stay for the report
+
+
+def test_malformed_top_level_field_is_an_error(run_inline) -> None:
+    event = result_event(keys={"EXPORTER-oneM2M-Connection": "not hex"}, detail="ran")
+    result = run_inline(inline_shim(event), request(Role.ENTITY_A)).result(5)
+    assert result.status is Status.ERROR
+    assert result.detail.startswith("ran; malformed shim result: keys.EXPORTER")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"event": "result"},
+        {"event": "result", "status": ["established"]},
+        {"event": "result", "status": "established", "legs": [{"fields": None}]},
+        {"event": "result", "status": "established", "keys": {1: object()}},
+    ],
+)
+def test_parse_result_never_raises(message) -> None:
+    assert parse_result(message).status is Status.ERROR
+
+
+def test_late_bad_ready_is_logged_not_raised(run_inline) -> None:
+    bad = ready(endpoints={"maf_handshake": at(0)})
+    session = run_inline(inline_shim(bad, result_event()), maf_request())
+    assert session.result(5).status is Status.ESTABLISHED
+    assert any("late ready event ignored" in line for line in session.log)
+
+
+# --- the endpoint adapter with several endpoints and fixed peers ------------------------------
+
+
+def maf_endpoint_adapter() -> EndpointAdapter:
+    return EndpointAdapter(
+        "192.0.2.10",
+        endpoints={
+            "maf_handshake": Address("192.0.2.10", 5684),
+            "key_retrieval": Address("192.0.2.10", 8443),
+        },
+    )
+
+
+def test_endpoint_adapter_serves_several_endpoints() -> None:
+    session = maf_endpoint_adapter().start(maf_request())
+    assert session.wait_ready(1) == Address("192.0.2.10", 5684)
+    assert session.endpoints == {
+        "maf_handshake": Address("192.0.2.10", 5684),
+        "key_retrieval": Address("192.0.2.10", 8443),
+    }
+    assert session.result(1).status is Status.UNKNOWN
+
+
+def test_endpoint_adapter_one_endpoint_form_is_the_association() -> None:
+    adapter = EndpointAdapter("127.0.0.1", 4433)
+    assert adapter.endpoints == {"association": Address("127.0.0.1", 4433)}
+    assert adapter.start(request()).endpoints == {"association": Address("127.0.0.1", 4433)}
+    with pytest.raises(NotApplicable, match="no endpoint for maf_handshake, key_retrieval"):
+        adapter.start(maf_request())
+
+
+def test_endpoint_adapter_checks_the_peers_it_reaches() -> None:
+    maf = Address("192.0.2.1", 8443)
+    adapter = EndpointAdapter("127.0.0.1", 4433, peers={"maf": maf})
+    assert adapter.peer_addresses() == {"maf": maf}
+    req = request()
+    req.peers = {"maf": maf}
+    assert adapter.start(req).wait_ready(1) == Address("127.0.0.1", 4433)
+    req.peers = {"maf": Address("127.0.0.1", 1234)}
+    with pytest.raises(PeerMismatch, match="reaches its maf at 192.0.2.1:8443"):
+        adapter.start(req)
+    req.peers = {"mef": maf}
+    with pytest.raises(NotApplicable, match="no \\[adapter.peers\\] mef"):
+        adapter.start(req)
+
+
+def test_endpoint_profile_tables() -> None:
+    table = {"association": 4433, "key_retrieval": {"host": "192.0.2.5", "port": 8443}}
+    addresses, errors = parse_addresses(table, "192.0.2.10", "adapter.endpoints")
+    assert errors == []
+    assert addresses == {
+        "association": Address("192.0.2.10", 4433),
+        "key_retrieval": Address("192.0.2.5", 8443),
+    }
+    bad = {"a": 0, "b": {"host": "h", "port": 1, "tls": True}, "c": {"host": "", "port": 2}}
+    addresses, errors = parse_addresses(bad, "h", "adapter.peers")
+    assert addresses == {}
+    assert [e.field for e in errors] == ["adapter.peers.a.port", "adapter.peers.b.tls",
+                                        "adapter.peers.c.host"]  # fmt: skip
+    _, errors = parse_addresses([1], "h", "adapter.endpoints")
+    assert str(errors[0]).startswith("adapter.endpoints: must be a table")

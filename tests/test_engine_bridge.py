@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from harness.legs.tls_psk import PROBE, REORDER_FRAGMENT, engine_faults
-from harness.roles import PeerPlan
+from harness.observations import PeerPlan
 from harness.sut.contract import Role, Transport
 from harness.tls.faults import Faults, MessageOp
 from harness.verdict import HarnessError

@@ -1,4 +1,4 @@
-"""From a step's PeerPlan to the harness (D)TLS engine, over a real socket, and back.
+"""One (D)TLS-PSK leg: from a party's PeerPlan to the harness engine, over a real socket, and back.
 
 The only module that knows both vocabularies: the steps' (a PeerPlan with faults named
 for what a test purpose needs) and the engine's (ClientConfig / ServerConfig with a
@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from harness.observations import Ending, Exchange, PeerPlan
 from harness.sut.contract import Address, Role, SutResult, Transport
 from harness.tls.dtls import DtlsClientConnection, DtlsServerConnection, RetransmitConfig
 from harness.tls.dtls_faults import DatagramFaults
@@ -27,9 +27,6 @@ from harness.tls.engine import (
 from harness.tls.faults import Faults, MessageOp
 from harness.tls.transport import Outcome, run_client, run_server_once
 from harness.verdict import HarnessError
-
-if TYPE_CHECKING:
-    from harness.roles import Exchange, PeerPlan
 
 # Application data the harness sends once established: the SUT proves it holds the keys
 # by answering on the association (the reference echoes; others may just close).
@@ -113,8 +110,6 @@ class Played:
     connection: Connection
 
     def exchange(self, role: Role, plan: PeerPlan, sut_result: SutResult | None) -> Exchange:
-        from harness.roles import Ending, Exchange
-
         conn, outcome = self.connection, self.outcome
         alert = outcome.alert
         ending = Ending(

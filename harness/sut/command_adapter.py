@@ -5,9 +5,16 @@ starts ``command + [file]`` (also ``M2MCONF_CONFIG=file``) in its own process gr
 with the profile's folder as working directory. The shim answers with JSON lines on
 stdout (docs/adapter-contract.md):
 
-    {"event": "ready", "listen": {"host": "127.0.0.1", "port": 4433}}
+    {"event": "ready", "listen": {"host": "127.0.0.1", "port": 4433},
+     "endpoints": {"association": {"host": "127.0.0.1", "port": 4433}}}
     {"event": "log", "message": "..."}
-    {"event": "result", "status": "established", "cipher_suite": "0x00AE", ...}
+    {"event": "result", "status": "established", "cipher_suite": "0x00AE", ...,
+     "legs": [{"name": "maf_handshake", "peer": "maf", "status": "established", ...}]}
+
+A multi-party case (docs/saef-maf.md) adds to the request the harness parties the shim
+reaches (``peers``), the endpoints it serves (``services``) and how many legs it runs
+(``expected_legs``); the shim reports each served endpoint in the ready event and each
+leg it ran in the result event.
 
 Exit code 89 means "this configuration is unsupported" (not applicable, never a pass);
 any other exit without a result is a shim error. Every wait is bounded, and the whole
@@ -29,16 +36,19 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from harness.sut.contract import Address, Status, SutRequest, SutResult
-from harness.sut.profile import SutProfile
+from harness.sut.contract import Address, LegResult, Status, SutRequest, SutResult
 from harness.tls.suites import parse_suite
 from harness.verdict import HarnessError, NotApplicable
+
+if TYPE_CHECKING:  # only for the annotation: the adapter needs no profile loader
+    from harness.sut.profile import SutProfile
 
 EXIT_UNSUPPORTED = 89
 STDERR_TAIL = 20  # stderr lines kept for an error's detail
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL of the group
+PRIMARY_SERVICE = "association"  # the name of ``listen`` when the request names no services
 
 
 class ShimError(HarnessError):
@@ -72,6 +82,7 @@ class CommandSession:
         self.request = request
         self.log: list[str] = []  # log events and non-JSON stdout lines, in order
         self.ready: Address | None = None
+        self.endpoints: dict[str, Address] = {}  # filled by the ready event
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL)
         self._result: SutResult | None = None
@@ -131,13 +142,20 @@ class CommandSession:
 
     # --- SutSession ------------------------------------------------------------------------
 
+    @property
+    def serves(self) -> bool:
+        """Whether the shim plays a server here (it has a listen address or services)."""
+        return self.request.listen is not None or bool(self.request.services)
+
     def wait_ready(self, timeout: float) -> Address | None:
-        """For a server role, the address the shim listens on; None for a client role.
+        """For a server role, the primary address the shim listens on (``endpoints``
+        filled with every served one); None for a client role.
 
         Bounded by the smaller of ``timeout`` and the profile's ready_timeout. A shim that
-        exits first, or stays silent, is a ShimError (exit 89: NotApplicable).
+        exits first, or stays silent, or reports an unusable address, is a ShimError
+        (exit 89: NotApplicable).
         """
-        if self.request.listen is None:
+        if not self.serves:
             code = self.process.poll()
             if code == EXIT_UNSUPPORTED:
                 raise NotApplicable(self._unsupported_detail())
@@ -156,11 +174,15 @@ class CommandSession:
             except queue.Empty:
                 continue
             if event == "ready":
-                self.ready = _parse_listen(message, self.request.listen)
+                try:
+                    self._on_ready(message)
+                except ShimError:
+                    self.stop()
+                    raise
                 return self.ready
             if event == "result":
                 # A server that gives up before listening (e.g. refuses its configuration).
-                self._result = _parse_result(message)
+                self._result = parse_result(message)
                 if self._result.status is Status.UNSUPPORTED:
                     raise NotApplicable(self._result.detail or "shim: unsupported configuration")
                 raise ShimError(f"shim reported a result before ready: {self._result.to_json()}")
@@ -169,6 +191,10 @@ class CommandSession:
         if self._result.status is Status.UNSUPPORTED:
             raise NotApplicable(self._result.detail)
         raise ShimError(f"shim ended before ready: {self._result.detail}")
+
+    def _on_ready(self, message: dict[str, Any]) -> None:
+        """Take the addresses of a ready event (ShimError, naming the field, if unusable)."""
+        self.ready, self.endpoints = parse_ready(message, self.request)
 
     def result(self, timeout: float) -> SutResult:
         """The shim's result event, or a status made from its exit, within ``timeout``."""
@@ -188,10 +214,14 @@ class CommandSession:
             except queue.Empty:
                 continue
             if event == "ready":
-                self.ready = self.ready or _parse_listen(message, self.request.listen)
+                if self.ready is None and self.serves:
+                    try:
+                        self._on_ready(message)
+                    except ShimError as exc:  # too late to matter: keep it as log
+                        self.log.append(f"late ready event ignored: {exc}")
                 continue
             if event == "result":
-                self._result = _parse_result(message)
+                self._result = parse_result(message)
                 return self._result
             self._eof = True
         self._result = self._exit_result(deadline)
@@ -262,63 +292,215 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-def _parse_listen(message: dict[str, Any], requested: Address | None) -> Address:
-    listen = message.get("listen")
-    if isinstance(listen, dict):
-        host, port = listen.get("host"), listen.get("port")
-        if isinstance(host, str) and isinstance(port, int) and 0 < port < 65536:
-            return Address(host, port)
-    if requested is not None and requested.port:
-        return requested
-    raise ShimError(f"shim's ready event has no usable listen address: {message}")
+# --- parsing the shim's events ---------------------------------------------------------------
+# Everything a shim prints is untrusted input: a malformed event must become a named
+# error (ShimError before ready, Status.ERROR in a result), never an exception escaping
+# into the harness.
+
+
+def parse_ready(message: dict[str, Any], request: SutRequest) -> tuple[Address, dict[str, Address]]:
+    """The primary address and every served endpoint from a ready event.
+
+    The primary address is, as for one-endpoint cases, the event's ``listen``, else the
+    requested ``listen`` when its port is fixed; only then ``endpoints[first service]``.
+    Every requested service must end up with an address: reported, the primary one
+    (``association`` when the request has ``listen``), or its requested fixed port.
+    Raises ShimError naming the field that is unusable or missing.
+    """
+    endpoints: dict[str, Address] = {}
+    raw = message.get("endpoints")
+    if raw is not None:
+        if not isinstance(raw, dict):
+            raise ShimError(f"shim's ready event: endpoints must be an object, not {raw!r}")
+        for name, value in raw.items():
+            address, problem = _address(value)
+            if address is None:
+                raise ShimError(f"shim's ready event: endpoints.{name}: {problem}")
+            endpoints[str(name)] = address
+    primary_service = _primary_service(request)
+    primary, _ = _address(message.get("listen"))
+    if primary is None and request.listen is not None and request.listen.port:
+        primary = request.listen
+    if primary is None and endpoints:
+        primary = endpoints.get(primary_service or "", next(iter(endpoints.values())))
+    if primary is None:
+        raise ShimError(f"shim's ready event has no usable listen address: {message}")
+    names = list(request.services) or ([PRIMARY_SERVICE] if request.listen is not None else [])
+    for name in names:
+        if name in endpoints:
+            continue
+        requested = request.services.get(name)
+        if name == primary_service:
+            endpoints[name] = primary
+        elif requested is not None and requested.port:
+            endpoints[name] = requested
+        else:
+            raise ShimError(
+                f"shim's ready event: endpoints.{name}: missing (the request asked for port 0)"
+            )
+    return primary, endpoints
+
+
+def _primary_service(request: SutRequest) -> str | None:
+    """The service ``listen`` stands for: the association's, else the first service."""
+    if request.listen is not None:
+        return PRIMARY_SERVICE
+    return next(iter(request.services), None)
+
+
+def _address(value: Any) -> tuple[Address | None, str]:
+    """An Address from ``{"host": str, "port": 1..65535}``, else None and what is wrong."""
+    if not isinstance(value, dict):
+        return None, f"must be an object {{host, port}}, not {value!r}"
+    host, port = value.get("host"), value.get("port")
+    if not isinstance(host, str) or not host:
+        return None, f"host must be a non-empty string, not {host!r}"
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        return None, f"port must be an integer 1..65535, not {port!r}"
+    return Address(host, port), ""
+
+
+def parse_result(message: dict[str, Any]) -> SutResult:
+    """A SutResult from a result event. A malformed one becomes Status.ERROR whose
+    detail names every bad field (``legs[1].cipher_suite: ...``): a leg dropped in
+    silence could turn "A ran one MAF handshake" into a false pass."""
+    try:
+        return _parse_result(message)
+    except Exception as exc:  # a parser bug must not crash the case either
+        return SutResult(Status.ERROR, detail=f"shim result could not be read ({exc!r}): {message}")
 
 
 def _parse_result(message: dict[str, Any]) -> SutResult:
-    """A SutResult from a result event; a malformed one becomes Status.ERROR, naming why."""
-    try:
-        status = Status(message.get("status"))
-    except ValueError:
+    raw_status = message.get("status")
+    if not isinstance(raw_status, str) or raw_status not in set(Status):
         return SutResult(Status.ERROR, detail=f"shim result has an invalid status: {message}")
     problems: list[str] = []
-    suite = message.get("cipher_suite")
-    code: int | None = None
-    if isinstance(suite, int) and not isinstance(suite, bool):
-        code = suite
-    elif isinstance(suite, str) and suite:
-        try:
-            code = parse_suite(suite).code
-        except ValueError:
+    outcome = _Outcome(message, "", problems)
+    result = SutResult(  # every field read before ``problems`` is looked at
+        status=Status(raw_status),
+        cipher_suite=outcome.suite(),
+        peer_identity=outcome.text("peer_identity"),
+        psk_identity=outcome.text("psk_identity"),
+        alert=outcome.text("alert"),
+        keys=outcome.keys(),
+        detail=outcome.text("detail") or "",
+        legs=_parse_legs(message.get("legs"), problems),
+    )
+    if problems:
+        result.status = Status.ERROR
+        result.detail = "; ".join(
+            filter(None, [result.detail, "malformed shim result: " + "; ".join(problems)])
+        )
+    return result
+
+
+def _parse_legs(raw: Any, problems: list[str]) -> list[LegResult]:
+    """The legs list; a leg without a usable name, peer and status is left out (and
+    named in ``problems``), one with another bad field keeps the fields that are good."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.append(f"legs: must be a list, not {type(raw).__name__}")
+        return []
+    legs: list[LegResult] = []
+    for i, item in enumerate(raw):
+        where = f"legs[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: must be an object, not {item!r}")
+            continue
+        leg = _Outcome(item, where, problems)
+        name, peer, status = leg.name("name"), leg.name("peer"), leg.status()
+        fields = item.get("fields") or {}
+        if not isinstance(fields, dict):
+            problems.append(f"{where}.fields: must be an object, not {fields!r}")
+            fields = {}
+        if name is None or peer is None or status is None:
+            continue
+        legs.append(
+            LegResult(
+                name=name,
+                peer=peer,
+                status=status,
+                cipher_suite=leg.suite(),
+                peer_identity=leg.text("peer_identity"),
+                psk_identity=leg.text("psk_identity"),
+                alert=leg.text("alert"),
+                keys=leg.keys(),
+                fields=dict(fields),
+                detail=leg.text("detail") or "",
+            )
+        )
+    return legs
+
+
+class _Outcome:
+    """Reads the fields a result and a leg share, appending each problem, named by
+    its place in the event, to ``problems``."""
+
+    def __init__(self, data: dict[str, Any], where: str, problems: list[str]) -> None:
+        self.data = data
+        self.where = where
+        self.problems = problems
+
+    def _bad(self, key: str, message: str) -> None:
+        place = f"{self.where}.{key}" if self.where else key
+        self.problems.append(f"{place}: {message}")
+
+    def name(self, key: str) -> str | None:
+        value = self.data.get(key)
+        if not isinstance(value, str) or not value:
+            self._bad(key, f"must be a non-empty string, not {value!r}")
+            return None
+        return value
+
+    def status(self) -> Status | None:
+        value = self.data.get("status")
+        if isinstance(value, str) and value in set(Status):
+            return Status(value)
+        self._bad("status", f"invalid {value!r} (one of {', '.join(Status)})")
+        return None
+
+    def text(self, key: str) -> str | None:
+        value = self.data.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        self._bad(key, f"must be a string or null, not {value!r}")
+        return None
+
+    def suite(self) -> int | None:
+        value = self.data.get("cipher_suite")
+        if value is None or value == "":
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            if 0 <= value <= 0xFFFF:
+                return value
+        elif isinstance(value, str):
             try:
-                code = int(suite, 16)
+                return parse_suite(value).code
             except ValueError:
-                problems.append(f"unreadable cipher_suite {suite!r}")
-    keys: dict[str, str] = {}
-    raw_keys = message.get("keys") or {}
-    if isinstance(raw_keys, dict):
-        for label, value in raw_keys.items():
+                try:
+                    code = int(value, 16)
+                except ValueError:
+                    code = -1
+                if 0 <= code <= 0xFFFF:
+                    return code
+        self._bad("cipher_suite", f"unreadable {value!r} (a code such as \"0x00AE\" or a name)")
+        return None
+
+    def keys(self) -> dict[str, str]:
+        raw = self.data.get("keys")
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self._bad("keys", f"must be an object {{label: hex}}, not {raw!r}")
+            return {}
+        keys: dict[str, str] = {}
+        for label, value in raw.items():
             if isinstance(value, str) and _is_hex(value):
                 keys[str(label)] = value.lower()
             else:
-                problems.append(f"key {label!r} is not hex")
-    else:
-        problems.append("keys is not an object")
-
-    def text(name: str) -> str | None:
-        value = message.get(name)
-        return None if value is None else str(value)
-
-    detail = str(message.get("detail") or "")
-    if problems:
-        detail = "; ".join(filter(None, [detail, "shim result: " + ", ".join(problems)]))
-    return SutResult(
-        status=status,
-        cipher_suite=code,
-        peer_identity=text("peer_identity"),
-        psk_identity=text("psk_identity"),
-        alert=text("alert"),
-        keys=keys,
-        detail=detail,
-    )
+                self._bad(f"keys.{label}", f"not hex ({value!r})")
+        return keys
 
 
 def _is_hex(text: str) -> bool:

@@ -4,10 +4,14 @@ Used by a benchmark script; kept here so it always drives the current engine. Tw
 measures: in memory (engine cost only) and over loopback TCP (engine plus sockets, a
 server thread accepting one connection per handshake). The same two for DTLS 1.2: over
 the simulated link (engine cost, cookie exchange included) and over loopback UDP.
+
+Each for a PSK suite and a DHE_PSK suite (ffdhe2048), whose cost is dominated by the four
+modular exponentiations. ``python -m harness.tls.bench [-n N]`` prints the table.
 """
 
 from __future__ import annotations
 
+import argparse
 import socket
 import threading
 import time
@@ -27,6 +31,10 @@ from harness.tls.transport import Outcome, run_client, run_server_once
 
 IDENTITY = b"bench@m2mconf"
 PSK = bytes(range(16))
+TLS_PSK_SUITE = 0x00AE  # TLS_PSK_WITH_AES_128_CBC_SHA256
+TLS_DHE_PSK_SUITE = 0xC0A6  # TLS_DHE_PSK_WITH_AES_128_CCM
+DTLS_PSK_SUITE = 0xC0A8  # TLS_PSK_WITH_AES_128_CCM_8
+DTLS_DHE_PSK_SUITE = 0xC0AA  # TLS_PSK_DHE_WITH_AES_128_CCM_8
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,10 @@ class BenchResult:
     @property
     def per_second(self) -> float:
         return self.handshakes / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def ms_per_handshake(self) -> float:
+        return 1e3 * self.seconds / self.handshakes if self.handshakes else 0.0
 
 
 def _pair(suite: int) -> tuple[ClientConnection, ServerConnection]:
@@ -132,3 +144,28 @@ def dtls_handshakes_over_loopback(
     if failures:
         raise RuntimeError(f"benchmark DTLS handshakes failed: {failures[:3]}")
     return BenchResult("dtls-loopback", suite, n, seconds)
+
+
+def all_cases(n: int, timeout: float = 5.0) -> list[BenchResult]:
+    """Every measure for a PSK and a DHE_PSK suite, TLS and DTLS: n handshakes each."""
+    results = []
+    for suite in (TLS_PSK_SUITE, TLS_DHE_PSK_SUITE):
+        results.append(handshakes_in_memory(n, suite))
+        results.append(handshakes_over_loopback(n, suite, timeout))
+    for suite in (DTLS_PSK_SUITE, DTLS_DHE_PSK_SUITE):
+        results.append(dtls_handshakes_in_memory(n, suite))
+        results.append(dtls_handshakes_over_loopback(n, suite, timeout))
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="engine handshakes per second, PSK and DHE_PSK")
+    parser.add_argument("-n", type=int, default=50, help="handshakes per case")
+    args = parser.parse_args(argv)
+    print(f"{'mode':14} {'suite':7} {'ms/handshake':>12} {'handshakes/s':>13}")
+    for r in all_cases(args.n):
+        print(f"{r.mode:14} 0x{r.suite:04X} {r.ms_per_handshake:12.2f} {r.per_second:13.1f}")
+
+
+if __name__ == "__main__":
+    main()

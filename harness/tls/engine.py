@@ -1,4 +1,4 @@
-"""Sans-IO TLS 1.2 handshake state machines for the PSK and DHE_PSK key exchanges.
+"""Sans-IO TLS 1.2 handshake state machines; the key exchange is a strategy.
 
 A connection consumes bytes (``receive``) and produces bytes (``data_to_send``); it never
 touches a socket or a clock (``now`` is an argument). Layers, so DTLS can be added
@@ -8,6 +8,10 @@ without changing the handshake logic:
 2. handshake framing (``framing.TlsHandshakeFraming``) turns them into record payloads
    and supplies the bytes the transcript hash absorbs;
 3. the record layer (``record.TlsRecordLayer``) protects and frames records.
+
+What ServerKeyExchange and ClientKeyExchange carry and how the premaster secret is formed
+is the suite's key exchange (``key_exchange.KeyExchange``: PSK, DHE_PSK), one object per
+connection, made once the suite is negotiated.
 
 Faults (``faults.Faults``) are applied to each outgoing flight just before it is framed.
 Every check a conformant peer must make raises ``ProtocolError``, which becomes the
@@ -23,10 +27,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from harness.tls import alerts, dh, keyschedule, messages
+from harness.tls import alerts, keyschedule, messages
 from harness.tls.alerts import ProtocolError
 from harness.tls.faults import Faults
 from harness.tls.framing import HandshakeMessage, TlsHandshakeFraming
+from harness.tls.key_exchange import KeyExchange, key_exchange_for
 from harness.tls.messages import (
     CLIENT_HELLO,
     CLIENT_KEY_EXCHANGE,
@@ -38,7 +43,6 @@ from harness.tls.messages import (
     SERVER_HELLO,
     SERVER_HELLO_DONE,
     SERVER_KEY_EXCHANGE,
-    ClientKeyExchange,
     Hello,
     ServerKeyExchange,
 )
@@ -125,7 +129,7 @@ class ServerConfig:
     suites: list[int] = field(default_factory=lambda: list(PROFILE_SUITES))  # preference order
     psk_identity_hint: bytes | None = None  # PSK suites: send ServerKeyExchange only if set
     extended_master_secret: bool = True  # negotiate RFC 7627 when offered
-    dh_group: str = "ffdhe2048"
+    dh_group: str = "ffdhe2048"  # the group a DHE_PSK server offers (dh.GROUPS)
     # RFC 4279 section 5.1: abort with unknown_psk_identity, or continue with a random
     # key so the client cannot tell an unknown identity from a wrong key.
     unknown_identity: UnknownIdentity = "alert"
@@ -225,6 +229,7 @@ class Connection:
         self.peer_finished_ok: bool | None = None
         self._events: list[Event] = []
         self._peer_read_state: RecordProtection | None = None
+        self._kx: KeyExchange | None = None  # the negotiated suite's key exchange
 
     # -- public sans-IO interface ----------------------------------------------------------
 
@@ -613,7 +618,7 @@ class Connection:
         self.trace.add(TraceEntry(direction, layer, name, fields, bytes(raw), self._time(), note))  # type: ignore[arg-type]
 
     def _trace_received_handshake(self, message: HandshakeMessage) -> None:
-        dhe = self.suite.key_exchange == "DHE_PSK" if self.suite else None
+        dhe = self._kx.uses_dh if self._kx is not None else None
         dtls = self.protocol_version != TLS12
         fields = messages.describe(message.msg_type, message.body, dhe, dtls)
         self._trace(
@@ -762,35 +767,27 @@ class ClientConnection(Connection):
         self.transcript.append(message.transcript_bytes)
         self.server_random = hello.random
         self.negotiated_suite = suite
+        self._kx = key_exchange_for(self.suite)(self.rng)
         self.extended_master_secret = hello.extension(EXT_EXTENDED_MASTER_SECRET) is not None
         self.state = "wait_ske_or_shd"
 
     def _on_server_key_exchange(self, message: HandshakeMessage) -> None:
-        assert self.suite is not None
-        dhe = self.suite.key_exchange == "DHE_PSK"
-        ske = messages.decode_server_key_exchange(message.body, dhe)
-        if dhe:
-            assert ske.dh_p is not None and ske.dh_g is not None and ske.dh_ys is not None
-            if ske.dh_p.bit_length() < 1024 or ske.dh_p % 2 == 0:
-                raise ProtocolError(
-                    alerts.INSUFFICIENT_SECURITY, f"DH prime of {ske.dh_p.bit_length()} bits"
-                )
-            if not 1 < ske.dh_g < ske.dh_p - 1:
-                raise ProtocolError(alerts.ILLEGAL_PARAMETER, "DH generator out of range")
-            dh.check_public(ske.dh_p, ske.dh_ys, "dh_Ys")
+        assert self._kx is not None
+        ske = self._kx.process_server_key_exchange(message.body)
         self.transcript.append(message.transcript_bytes)
         self._ske = ske
         self.psk_identity_hint = ske.psk_identity_hint
         self.state = "wait_shd"
 
     def _on_server_hello_done(self, message: HandshakeMessage) -> None:
-        assert self.suite is not None
+        kx = self._kx
+        assert kx is not None
         if message.body:
             raise ProtocolError(alerts.DECODE_ERROR, "ServerHelloDone is not empty")
-        dhe = self.suite.key_exchange == "DHE_PSK"
-        if dhe and self._ske is None:
+        if kx.requires_server_key_exchange and self._ske is None:
             raise ProtocolError(
-                alerts.UNEXPECTED_MESSAGE, "ServerHelloDone without ServerKeyExchange for DHE_PSK"
+                alerts.UNEXPECTED_MESSAGE,
+                f"ServerHelloDone without ServerKeyExchange for {kx.name}",
             )
         self.transcript.append(message.transcript_bytes)
         f = self.faults
@@ -805,27 +802,10 @@ class ClientConnection(Connection):
             )
             if on
         )
-        if dhe:
-            assert (
-                self._ske is not None
-                and self._ske.dh_p is not None
-                and self._ske.dh_g is not None
-                and self._ske.dh_ys is not None
-            )
-            p = self._ske.dh_p
-            x, yc = dh.generate(p, self._ske.dh_g, self.rng)
-            cke = ClientKeyExchange(identity, yc)
-            body = messages.encode_client_key_exchange(cke, dh.byte_length(p))
-            other_secret = dh.shared_secret(p, self._ske.dh_ys, x)
-            premaster = keyschedule.dhe_psk_premaster(other_secret, psk)
-        else:
-            other_secret = None
-            cke = ClientKeyExchange(identity)
-            body = messages.encode_client_key_exchange(cke)
-            premaster = keyschedule.psk_premaster(psk)
+        cke, body = kx.client_key_exchange(identity)
         peer_psk = f.peer_psk if f.peer_psk is not None else self.config.psk
         flight = [self._handshake_item(CLIENT_KEY_EXCHANGE, body, cke.fields(), note)]
-        self._derive_keys(premaster, _premaster(other_secret, peer_psk))
+        self._derive_keys(kx.premaster(psk), kx.premaster(peer_psk))
         flight.append(self._ccs_item())
         flight.append(self._finished_item())
         self.state = "wait_ccs"
@@ -847,7 +827,6 @@ class ServerConnection(Connection):
         self.config = config
         self.server_name: str | None = None
         self.identity_known: bool | None = None
-        self._dh: tuple[int, int, int] | None = None  # p, g, private x
         self.state = "wait_client_hello"
 
     def start(self, now: float | None = None) -> None:
@@ -990,22 +969,13 @@ class ServerConnection(Connection):
                 "; ".join(notes),
             )
         ]
-        suite_info = SUITES.get(suite)
-        dhe = suite_info is not None and suite_info.key_exchange == "DHE_PSK"
+        self._kx = key_exchange_for(self.suite)(self.rng, self.config.dh_group)
         hint = (
             f.psk_identity_hint
             if f.psk_identity_hint is not None
             else self.config.psk_identity_hint
         )
-        if dhe:
-            p, g = dh.GROUPS[self.config.dh_group]
-            x, ys = dh.generate(p, g, self.rng)
-            self._dh = (p, g, x)
-            ske = ServerKeyExchange(hint or b"", p, g, ys)
-        elif hint is not None:
-            ske = ServerKeyExchange(hint)
-        else:
-            ske = None
+        ske = self._kx.server_key_exchange(hint)
         if ske is not None:
             self.psk_identity_hint = ske.psk_identity_hint
             note = "fault: psk_identity_hint overridden" if f.psk_identity_hint is not None else ""
@@ -1022,14 +992,13 @@ class ServerConnection(Connection):
         self._send_flight(flight)
 
     def _on_client_key_exchange(self, message: HandshakeMessage) -> None:
-        suite = self.suite
-        if suite is None:
+        kx = self._kx
+        if self.suite is None or kx is None:
             raise ProtocolError(
                 alerts.INTERNAL_ERROR,
                 f"no implementation of suite 0x{self.negotiated_suite or 0:04X}",
             )
-        dhe = suite.key_exchange == "DHE_PSK"
-        cke = messages.decode_client_key_exchange(message.body, dhe)
+        cke = kx.decode_client_key_exchange(message.body)
         self.psk_identity = cke.psk_identity
         f = self.faults
         configured = self.config.lookup(cke.psk_identity)
@@ -1042,25 +1011,10 @@ class ServerConnection(Connection):
                     alerts.UNKNOWN_PSK_IDENTITY, f"unknown psk_identity {cke.psk_identity!r}"
                 )
             psk = self.rng(32)  # RFC 4279 section 5.1: continue as if the key were wrong
-        if dhe:
-            assert self._dh is not None and cke.dh_yc is not None
-            p, _g, x = self._dh
-            dh.check_public(p, cke.dh_yc, "dh_Yc")
-            other_secret: bytes | None = dh.shared_secret(p, cke.dh_yc, x)
-            premaster = keyschedule.dhe_psk_premaster(other_secret or b"", psk)
-        else:
-            other_secret = None
-            premaster = keyschedule.psk_premaster(psk)
+        kx.accept_client_key_exchange(cke)
         self.transcript.append(message.transcript_bytes)
-        self._derive_keys(premaster, _premaster(other_secret, peer_psk) if peer_psk else None)
+        self._derive_keys(kx.premaster(psk), kx.premaster(peer_psk) if peer_psk else None)
         self.state = "wait_ccs"
-
-
-def _premaster(other_secret: bytes | None, psk: bytes) -> bytes:
-    """PSK premaster (other_secret None) or DHE_PSK premaster from a DH shared secret."""
-    if other_secret is None:
-        return keyschedule.psk_premaster(psk)
-    return keyschedule.dhe_psk_premaster(other_secret, psk)
 
 
 def run_in_memory(client: Connection, server: Connection, max_rounds: int = 50) -> list[Event]:

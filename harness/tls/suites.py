@@ -3,14 +3,22 @@
 The profile suites are those of PARAMETERS.md section 2 for the PSK-based frameworks
 (RFC 4279 key exchange, RFC 5487 / RFC 6655 ciphers). The others exist so the harness
 can offer or select a suite *outside* the profile and check that a SUT refuses it.
+
+Each suite names its key exchange; ``CipherSuite.key_exchange_class`` is the strategy
+(``harness.tls.key_exchange``) the engine runs for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-KeyExchange = Literal["PSK", "DHE_PSK"]
+if TYPE_CHECKING:
+    from harness.tls.key_exchange import KeyExchange
+
+# Names of harness.tls.key_exchange.KEY_EXCHANGES. Next: "ECDHE_ECDSA" (RFC 8422) for the
+# certificate-based frameworks, and the GBA PSK variant (TS 33.222).
+KeyExchangeName = Literal["PSK", "DHE_PSK"]
 BulkCipher = Literal["AES_128_CBC", "AES_128_CCM", "AES_128_CCM_8", "AES_128_GCM", "NULL"]
 
 
@@ -18,7 +26,7 @@ BulkCipher = Literal["AES_128_CBC", "AES_128_CCM", "AES_128_CCM_8", "AES_128_GCM
 class CipherSuite:
     code: int
     name: str  # IANA name
-    key_exchange: KeyExchange
+    key_exchange: KeyExchangeName
     cipher: BulkCipher
     mac: Literal["SHA256", "SHA1", "AEAD"]
     openssl: str  # OpenSSL cipher-list name
@@ -32,6 +40,14 @@ class CipherSuite:
     @property
     def hex(self) -> str:
         return f"0x{self.code:04X}"
+
+    @property
+    def key_exchange_class(self) -> type[KeyExchange]:
+        """The key exchange strategy the engine runs for this suite."""
+        # Imported here: key_exchange imports messages, which imports this module.
+        from harness.tls.key_exchange import KEY_EXCHANGES
+
+        return KEY_EXCHANGES[self.key_exchange]
 
 
 def _suite(*args: object) -> CipherSuite:
@@ -133,6 +149,8 @@ SUITES: dict[int, CipherSuite] = {
             "+DHE-PSK:+AES-128-CBC:+SHA256",
             False,
         ),
+        # ECDHE_ECDSA suites (RFC 8422, e.g. 0xC0AE TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8) go
+        # here once harness.tls.key_exchange has their strategy.
     )
 }
 

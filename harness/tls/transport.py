@@ -90,7 +90,7 @@ def _ended(conn: Connection, until: Until, received: bytearray) -> Outcome | Non
     return None
 
 
-def _flush(conn: Connection, sock: socket.socket) -> None:
+def flush(conn: Connection, sock: socket.socket) -> None:
     data = conn.data_to_send()
     if data:
         conn.trace.add_wire("sent", data)
@@ -119,7 +119,7 @@ def drive(
     quiet_since: float | None = None
     try:
         while True:
-            _flush(conn, sock)
+            flush(conn, sock)
             if (
                 conn.established
                 and not sent_app
@@ -128,7 +128,7 @@ def drive(
             ):
                 conn.send_application_data(application_data, now=time.time())
                 sent_app = True
-                _flush(conn, sock)
+                flush(conn, sock)
             if (ended := _ended(conn, until, received)) is not None:
                 return ended
             now = time.monotonic()
@@ -188,7 +188,7 @@ def drive(
 
 def _flush_quietly(conn: Connection, sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
-        _flush(conn, sock)
+        flush(conn, sock)
 
 
 def run_client(
@@ -209,7 +209,7 @@ def run_client(
     with sock:
         conn.start(now=time.time())
         outcome = drive(conn, sock, deadline, until, application_data=application_data)
-        _close(conn, sock)
+        close_politely(conn, sock)
     return outcome
 
 
@@ -230,11 +230,11 @@ def run_server_once(
     with sock:
         conn.start(now=time.time())
         outcome = drive(conn, sock, deadline, until, application_data=application_data)
-        _close(conn, sock)
+        close_politely(conn, sock)
     return outcome
 
 
-def _close(conn: Connection, sock: socket.socket) -> None:
+def close_politely(conn: Connection, sock: socket.socket) -> None:
     """Polite end: close_notify if the connection is still open, then TCP close."""
     if not conn.closed and conn.established:
         conn.close(now=time.time())

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import secrets
 
-from pytest_bdd import given, parsers, then
+from pytest_bdd import given, parsers, then, when
 
 from harness import checks
+from harness.frameworks.saef_psk.association import run_association
+from harness.observations import PeerPlan
 from harness.plugin import Case
-from harness.roles import PeerPlan
 from harness.sut.contract import Role
 from harness.verdict import HarnessError, Inconclusive
-from steps.common_steps import declared_suites, exchange, plan
+from steps.common_steps import CONNECTION_EXPORTER, declared_suites, exchange, plan
+
+
+@when("Entity A and Entity B run the association security handshake")
+def run_handshake(case: Case) -> None:
+    exchange = run_association(case, plan(case), exports=[CONNECTION_EXPORTER])
+    case.state["exchange"] = exchange
+    case.observe(f"harness saw: {exchange.ending.describe()}")
 
 
 def ixit_section(case: Case, role: Role) -> dict:
