@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from harness.frameworks import reference_faults
-from harness.frameworks.saef_psk.reference.entity import export_key_name
+from harness.reference.account import export_key_name
 from harness.sut.contract import Address, Framework, Role, Status, SutRequest, Transport
 from harness.sut.reference_adapter import ReferenceAdapter
 from harness.verdict import NotApplicable
@@ -157,7 +157,7 @@ def test_result_bound_when_thread_still_running() -> None:
 @pytest.mark.parametrize(
     ("role", "framework", "transport"),
     [
-        (Role.MAF, Framework.SAEF_MAF, Transport.TLS),
+        (Role.MAF, Framework.SAEF_PSK, Transport.TLS),
         (Role.ENTITY_A, Framework.SAEF_CERT, Transport.TLS),
         (Role.MEF, Framework.SBF_PSK, Transport.DTLS),
     ],

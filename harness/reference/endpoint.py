@@ -238,9 +238,8 @@ class SocketPump(HandshakeRounds):
         try:
             self.endpoint.close()
             self.flush()
-            if not self.endpoint.peer_closed:
-                while (chunk := self._recv(linger)) and not self.endpoint.peer_closed:
-                    self.endpoint.receive(chunk)
-                    self.endpoint.read_application_data()
+            while not self.endpoint.peer_closed and (chunk := self._recv(linger)):
+                self.endpoint.receive(chunk)
+                self.endpoint.read_application_data()
         except OSError:
             pass

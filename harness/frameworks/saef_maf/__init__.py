@@ -12,5 +12,5 @@ SPEC = FrameworkSpec(
     sut_roles=(Role.ENTITY_A, Role.ENTITY_B, Role.MAF),
     steps="harness.frameworks.saef_maf.steps",
     ixit={Role.ENTITY_A: ixit.entity_a, Role.ENTITY_B: ixit.entity_b, Role.MAF: ixit.maf},
-    reference=None,  # TODO(lead): "harness.frameworks.saef_maf.reference" once it lands
+    reference="harness.frameworks.saef_maf.reference",
 )

@@ -34,14 +34,14 @@ from harness.frameworks.saef_psk.reference.config import (
     EntityBConfig,
 )
 from harness.frameworks.saef_psk.reference.faults import FaultSet
+from harness.reference.account import alert_summary, exports
 from harness.reference.ciphers import cipher_list, known
 from harness.reference.config import ConfigurationError, DatagramSettings
 from harness.reference.datagram import CookieExchange, DatagramPump
 from harness.reference.endpoint import Deadline, PumpOutcome, SocketPump, TlsEndpoint
-from harness.reference.libssl import AlertEvent, SslConnection, SslContext
+from harness.reference.libssl import SslContext
 from harness.sut.contract import (
     Address,
-    ExportRequest,
     Role,
     Status,
     SutRequest,
@@ -56,35 +56,6 @@ CLOSE_LINGER = 1.0
 """Upper bound (s) to wait for the peer's close_notify after sending ours."""
 
 Pump = SocketPump | DatagramPump
-
-
-def export_key_name(export: ExportRequest) -> str:
-    """The SutResult.keys entry for one exporter request: the label for the RFC 5705
-    "no context" form, ``label|<context hex>`` when a context was given."""
-    return export.label if export.context is None else f"{export.label}|{export.context}"
-
-
-def _exports(connection: SslConnection, exports: list[ExportRequest]) -> dict[str, str]:
-    keys: dict[str, str] = {}
-    for export in exports:
-        context = None if export.context is None else bytes.fromhex(export.context)
-        value = connection.export_keying_material(export.label, export.length, context)
-        keys[export_key_name(export)] = value.hex()
-    return keys
-
-
-def _alert(alerts: list[AlertEvent], alert_sent: bool) -> tuple[str | None, str]:
-    """The alert to report (the fatal one sent, else one received) and a detail line."""
-    sent = [a for a in alerts if a.direction == "sent"] if alert_sent else []
-    received = [a for a in alerts if a.direction == "received"]
-    for chosen in (sent, received):
-        if chosen:
-            alert = next((a for a in chosen if a.fatal), chosen[-1])
-            return (
-                alert.text,
-                f"{alert.direction} {'fatal' if alert.fatal else 'warning'} alert {alert.text}",
-            )
-    return None, "no alert"
 
 
 class _Entity:
@@ -179,7 +150,7 @@ class _Entity:
             if isinstance(pump, DatagramPump) and not pump.wire:
                 detail = "no datagram within the timeout"
             return SutResult(Status.TIMEOUT, psk_identity=psk_identity, detail=detail)
-        alert, alert_line = _alert(context.alerts, alert_sent=not pump.dropped)
+        alert, alert_line = alert_summary(context.alerts, alert_sent=not pump.dropped)
         detail = f"{alert_line}; {pump.endpoint.failure}{self._datagram_detail(pump)}"
         if pump.dropped:
             detail += f"; withheld {len(pump.dropped)} bytes (alert not sent)"
@@ -255,7 +226,7 @@ class EntityA(_Entity):
                     self.role, config.other_entity_id, config.other_host_name
                 ),
                 psk_identity=psk_identity,
-                keys=_exports(connection, request.exports),
+                keys=exports(connection, request.exports),
                 detail=f"{connection.version} {connection.cipher_name}; "
                 f"psk_identity_hint {hints[-1] if hints else None!r}; "
                 f"extended_master_secret {connection.extended_master_secret}",
@@ -382,7 +353,7 @@ class EntityB(_Entity):
                 cipher_suite=connection.cipher_suite,
                 peer_identity=self.faults.bound_identity(self.role, entry.entity_id, received),
                 psk_identity=received,
-                keys=_exports(connection, self.request.exports),
+                keys=exports(connection, self.request.exports),
                 detail=f"{connection.version} {connection.cipher_name}; "
                 f"server_name {connection.server_name!r}; "
                 f"extended_master_secret {connection.extended_master_secret}",

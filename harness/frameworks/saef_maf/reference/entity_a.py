@@ -1,0 +1,160 @@
+"""Entity A of the MAF-based SAEF: MAF handshake for Kc, then associations with Entity B.
+
+For each of ``request.legs_expected("association")`` rounds, one after another:
+
+1. If A holds no Kc: the MAF handshake, a (D)TLS-PSK client handshake towards
+   ``peers["maf"]`` with SNI = mafIdentifier, psk_identity = KmID, psk = Km
+   (SAEF-MAF-09..11). Both ends export 48 octets with "EXPORTER-oneM2M-Connection" and
+   no context: RelativeKcID = the first 16, Kc = the last 32; KcID =
+   lower-hex(RelativeKcID) "@" mafIdentifier (SAEF-MAF-12/13, I-02..I-04).
+2. The association: a (D)TLS-PSK client handshake towards ``request.connect`` with
+   psk_identity = KcID, psk = Kc, SNI = otherEntityHostName, bound to
+   otherEntityIdentifier (SAEF-MAF-15/21/23). A stored Kc is reused (SAEF-MAF-26).
+3. When B refuses a handshake made with a stored Kc, A discards it, runs one fresh MAF
+   handshake and retries the round once (SAEF-MAF-27). A Kc B refused is not offered
+   again: the next round starts with a fresh MAF handshake.
+
+Every leg is reported; the top-level fields are those of the last association.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.frameworks.saef_maf.reference.config import EntityAConfig
+from harness.frameworks.saef_maf.reference.entities import (
+    Party,
+    connection_export,
+    form_kc,
+)
+from harness.frameworks.saef_maf.reference.faults import CONNECTION_LABEL
+from harness.reference.account import exports
+from harness.reference.config import ConfigurationError
+from harness.sut.contract import Address, LegResult, Role, Status, SutResult
+
+
+@dataclass(frozen=True)
+class HeldKc:
+    """Kc and the KcID A formed for it, from one MAF handshake."""
+
+    kc_id: str
+    kc: bytes
+
+
+class EntityA(Party):
+    role = Role.ENTITY_A
+
+    def run(self) -> SutResult:
+        try:
+            return self._finish(self._run())
+        except ConfigurationError as exc:
+            return SutResult(Status.ERROR, detail=f"configuration: {exc}")
+        except Exception as exc:  # the reference must report, never crash the thread
+            return self._finish(SutResult(Status.ERROR, detail=f"{type(exc).__name__}: {exc}"))
+        finally:
+            self.stop()
+
+    def _run(self) -> SutResult:
+        config = EntityAConfig.from_configuration(self.request.configuration)
+        maf = self.request.peers.get("maf")
+        entity_b = self.request.connect or self.request.peers.get("entity_b")
+        if maf is None or entity_b is None:
+            raise ConfigurationError("Entity A needs peers.maf and connect (peers.entity_b)")
+        if not self._suites():
+            return SutResult(Status.UNSUPPORTED, detail="none of the requested suites is known")
+        legs: list[LegResult] = []
+        held: HeldKc | None = None
+        for _round in range(self.request.legs_expected("association")):
+            stored = held is not None
+            if held is None and (held := self._maf_handshake(config, maf, legs)) is None:
+                break
+            leg = self._associate(config, entity_b, held)
+            legs.append(leg)
+            if leg.status is Status.REFUSED and stored:
+                if self.faults.renew_on_refusal():  # SAEF-MAF-27: the refusal means renew
+                    held = self._maf_handshake(config, maf, legs)
+                    if held is None:
+                        break
+                leg = self._associate(config, entity_b, held)
+                legs.append(leg)
+            if leg.status is Status.REFUSED and self.faults.renew_on_refusal():
+                held = None  # a Kc B refused is never offered again
+            if leg.status in (Status.TIMEOUT, Status.ERROR):
+                break
+        return _summary(legs)
+
+    def _maf_handshake(
+        self, config: EntityAConfig, maf: Address, legs: list[LegResult]
+    ) -> HeldKc | None:
+        handshake = self.client_handshake(
+            maf,
+            dtls=self.dtls,
+            suites=self._suites(),
+            psk_identity=config.master_credential_id,
+            psk=config.master_credential,
+            server_name=config.maf_identifier,
+            datagram=config.datagram,
+        )
+        try:
+            if not handshake.established:
+                legs.append(
+                    handshake.leg("maf_handshake", "maf", psk_identity=config.master_credential_id)
+                )
+                return None
+            material = connection_export(handshake, self.faults)
+            _relative_id, relative, kc = form_kc(material, self.faults)
+            kc_id = self.faults.form_kc_id(relative, config.maf_identifier, config.other_host_name)
+            legs.append(
+                handshake.leg(
+                    "maf_handshake",
+                    "maf",
+                    psk_identity=config.master_credential_id,
+                    peer_identity=config.maf_identifier,
+                    keys={CONNECTION_LABEL: material.hex()},
+                    fields={"kcId": kc_id},
+                )
+            )
+            return HeldKc(kc_id, kc)
+        finally:
+            self.end(handshake)
+
+    def _associate(self, config: EntityAConfig, entity_b: Address, held: HeldKc) -> LegResult:
+        psk_identity = self.faults.association_identity(held.kc_id, config.master_credential_id)
+        handshake = self.client_handshake(
+            entity_b,
+            dtls=self.dtls,
+            suites=self._suites(),
+            psk_identity=psk_identity,
+            psk=held.kc,
+            server_name=config.other_host_name,
+            datagram=config.datagram,
+        )
+        try:
+            leg = handshake.leg(
+                "association", "entity_b", psk_identity=psk_identity, fields={"kcId": held.kc_id}
+            )
+            if handshake.established:
+                leg.peer_identity = config.other_entity_id
+                leg.keys = exports(handshake.connection, self.request.exports)
+            return leg
+        finally:
+            self.end(handshake)
+
+
+def _summary(legs: list[LegResult]) -> SutResult:
+    """The result: every leg, and the last association's fields at the top level (the
+    last leg's when no association ran)."""
+    associations = [leg for leg in legs if leg.name == "association"]
+    main = associations[-1] if associations else (legs[-1] if legs else None)
+    if main is None:
+        return SutResult(Status.ERROR, detail="no leg ran")
+    return SutResult(
+        main.status,
+        cipher_suite=main.cipher_suite,
+        peer_identity=main.peer_identity,
+        psk_identity=main.psk_identity,
+        alert=main.alert,
+        keys=dict(main.keys),
+        detail=main.detail,
+        legs=legs,
+    )
