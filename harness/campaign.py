@@ -8,6 +8,9 @@ naming the field (``m2mconf`` exits 2 on it).
 from __future__ import annotations
 
 import importlib.util
+import os
+import shlex
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ class CampaignOptions:
     spec_profile: Path | None = None
     progress: Any = None
     allure: bool = True
+    workers: int = 1  # >1: pytest-xdist workers, merged into one result (same reports)
 
 
 def load_campaign_inputs(
@@ -72,7 +76,74 @@ def load_requirement_catalog() -> dict[str, Any]:
     return dict(load_catalog())
 
 
+# pytest options that split a run over processes or machines, each with its own results:
+# m2mconf could not merge them (pytest-xdist's own, pytest-parallel's, pytest-split's,
+# pytest-shard's), so a campaign refuses them and offers --workers, which merges.
+SPLITTING_OPTIONS = (
+    "-n",
+    "--numprocesses",
+    "--maxprocesses",
+    "-d",
+    "--dist",
+    "--tx",
+    "-f",
+    "--looponfail",
+    "--workers",
+    "--tests-per-worker",
+    "--splits",
+    "--group",
+    "--shard-id",
+    "--num-shards",
+)
+
+
+def splitting_options(arguments: list[str]) -> list[str]:
+    """The arguments among ``arguments`` that would split the run (``-n2``, ``--dist=load``)."""
+    found = []
+    for argument in arguments:
+        name = argument.split("=", 1)[0]
+        if name in SPLITTING_OPTIONS or (
+            argument.startswith("-n") and not argument.startswith("--") and argument[2:].isalnum()
+        ):
+            found.append(argument)
+    return found
+
+
+def worker_count(workers: int) -> int:
+    """Validate --workers; pytest-xdist is needed for more than one."""
+    if workers < 1:
+        raise ConfigError(f"--workers: {workers} is not a number of worker processes (>= 1)")
+    if workers > 1 and importlib.util.find_spec("xdist") is None:
+        raise ConfigError(
+            "--workers: more than one worker needs pytest-xdist (pip install pytest-xdist)"
+        )
+    return workers
+
+
+def _xdist_arguments(options: CampaignOptions, workers: int) -> list[str]:
+    """pytest-xdist workers, and the campaign inputs they load themselves (conftest.py
+    builds each worker's campaign plugin from these options; paths made absolute)."""
+    if workers == 1:
+        return ["-p", "no:xdist"] if importlib.util.find_spec("xdist") is not None else []
+    sut = options.sut if options.sut == "reference" else str(Path(options.sut).resolve())
+    args = ["-p", "xdist", "-n", str(workers), "--dist", "load", "--m2m-sut", sut]
+    for fault in options.faults:
+        args += ["--m2m-fault", fault]
+    for expression in options.select:
+        args += ["--m2m-select", expression]
+    if options.spec_profile is not None:
+        args += ["--m2m-spec-profile", str(Path(options.spec_profile).resolve())]
+    return args
+
+
 def run_campaign(options: CampaignOptions) -> CampaignResult:
+    split = splitting_options(shlex.split(os.environ.get("PYTEST_ADDOPTS", "")))
+    if split:
+        raise ConfigError(
+            f"PYTEST_ADDOPTS: {' '.join(split)} would split the campaign into runs whose "
+            "results m2mconf cannot merge; use m2mconf run --workers N instead"
+        )
+    workers = worker_count(options.workers)
     profile, spec, adapter = load_campaign_inputs(options.sut, options.faults, options.spec_profile)
     plugin = CampaignPlugin(
         lambda: (profile, spec, adapter),
@@ -93,9 +164,18 @@ def run_campaign(options: CampaignOptions) -> CampaignResult:
         "no:terminal",
         "-p",
         "no:randomly",
+        "-p",
+        "no:benchmark",  # pytest-benchmark, where installed: nothing to do in a campaign
     ]
+    args += _xdist_arguments(options, workers)
     if options.allure and importlib.util.find_spec("allure_pytest") is not None:
-        args += ["--alluredir", str(report_dir / "allure-results"), "--clean-alluredir"]
+        # Cleaned here, once: allure's --clean-alluredir would run in every worker, and
+        # one worker's cleaning could delete another's results.
+        allure_dir = report_dir / "allure-results"
+        shutil.rmtree(allure_dir, ignore_errors=True)
+        args += ["--alluredir", str(allure_dir)]
+    else:
+        args += ["-p", "no:allure_pytest"]
     code = pytest.main(args, plugins=[_Registered(plugin)])
     if code not in (
         pytest.ExitCode.OK,

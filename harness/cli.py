@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import shlex
 import sys
 import traceback
@@ -117,6 +118,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         report_dir=args.report,
         spec_profile=args.spec_profile,
         progress=progress,
+        workers=args.workers,
     )
     try:
         result = campaign.run_campaign(options)
@@ -326,6 +328,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="TOML overriding interpretation settings (I-01 ...; see report.html)",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="run test purpose instances in N pytest-xdist worker processes, merged into one "
+        "report identical in content to a sequential run's (default: the number of cores, "
+        f"{os.cpu_count() or 1} here; 1: one process, in collection order)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
     run.set_defaults(handler=cmd_run)

@@ -31,6 +31,13 @@ class PeerPlan:
     suites: list[int]  # offered (A) or accepted in preference order (B)
     server_name: str | None = None  # Entity A: SNI
     psk_table: dict[bytes, bytes] = field(default_factory=dict)  # Entity B: identity -> key
+    psk_lookup: Callable[[bytes], bytes | None] | None = None
+    """A server whose keys appear while it serves (a harness Entity B that learns Kc from
+    the harness MAF): consulted instead of ``psk_table`` when given."""
+    on_established: Callable[[Any], None] | None = None
+    """A server party acting on the handshake's keys (the harness MAF storing Kc): called
+    with the engine connection once the client's Finished is verified, before the
+    server's Finished leaves, so the keys exist before the SUT can use them."""
     psk_identity_hint: bytes | None = None  # Entity B
     extended_master_secret: bool = True
     faults: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +71,7 @@ class Exchange:
     """The harness's observation of one (D)TLS-PSK leg, and the SUT's account of it."""
 
     harness_role: Role
+    harness_server: bool  # the harness was the (D)TLS server of this leg
     plan: PeerPlan
     ending: Ending
     trace: Trace

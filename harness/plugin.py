@@ -5,15 +5,25 @@ declared capabilities exclude are deselected and reported *not applicable*, neve
 to an inconclusive end), the dimensions (transport, and one run per declared cipher
 suite where a scenario asks for it), and the verdict (a SutFailure is fail, an
 Inconclusive is inconclusive, any other exception is a harness error).
+
+Under pytest-xdist (``m2mconf run --workers N``) the same plugin runs in every worker
+and in the controller: each worker attaches the :class:`TpResult` it recorded to the
+test report it sends home (pickled, as pytest-xdist carries only plain values) and its
+not-applicable instances to its ``workeroutput``; the controller merges them into its
+one :class:`CampaignResult`, in collection order, so every report is the same as a
+sequential run's. An instance a worker never reported (a crashed worker) becomes a
+harness error, never a silent gap.
 """
 
 from __future__ import annotations
 
 import contextlib
+import pickle
 import time
 import traceback
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +39,10 @@ from harness.verdict import Inconclusive, NotApplicable, SutFailure, Verdict
 PLUGIN_NAME = "m2mconf-campaign"
 CASE_KEY = pytest.StashKey["Case"]()
 STEPS_KEY = pytest.StashKey[list[dict[str, Any]]]()
+# The attribute of a worker's TestReport, and the key of its workeroutput, that carry
+# its results to the controller.
+REPORT_ATTRIBUTE = "m2mconf_result"
+NOT_APPLICABLE_KEY = "m2mconf_not_applicable"
 
 
 @dataclass
@@ -103,6 +117,13 @@ class CampaignPlugin:
         self.progress = progress
         self.catalog = dict(catalog or {})
         self._result: CampaignResult | None = None
+        # pytest-xdist roles: "worker", "controller" or "" (a sequential run).
+        self._xdist = ""
+        self._order: dict[str, int] = {}  # controller: nodeid -> collection index
+        self._executed: dict[str, TpResult] = {}  # controller: nodeid -> worker's result
+        self._not_applicable: list[TpResult] | None = None  # controller: from a worker
+        self._lost: dict[str, str] = {}  # controller: nodeid -> why its worker gave none
+        self._deselected: list[TpResult] = []  # not applicable, recorded at collection
 
     def _loaded(self) -> tuple[Any, SpecProfile, SutAdapter]:
         if self._inputs is None:
@@ -176,14 +197,15 @@ class CampaignPlugin:
             reason = self._exclusion(info, item)
             if reason is not None:
                 dropped.append(item)
-                self._record(item, info, Verdict.NOT_APPLICABLE, reason, duration=0.0)
+                excluded = self._record(item, info, Verdict.NOT_APPLICABLE, reason, duration=0.0)
+                self._deselected.append(excluded)
                 continue
             keep.append(item)
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = keep
         if self.progress is not None:
-            self.progress.start(len(keep))
+            self.progress.start(len(keep), not_applicable=len(self._deselected))
 
     def _exclusion(self, info: TestPurposeInfo, item: pytest.Item) -> str | None:
         """Why the ICS excludes this instance, or None."""
@@ -252,7 +274,9 @@ class CampaignPlugin:
             if verdict in (Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE):
                 report.outcome = "skipped"
                 report.longrepr = (str(item.path), 0, f"{verdict}: {reason}")
-        self._record(item, info, verdict, reason, duration=call.duration)
+        result = self._record(item, info, verdict, reason, duration=call.duration)
+        if self._xdist == "worker":
+            setattr(report, REPORT_ATTRIBUTE, pickle.dumps(result))
         return report
 
     def _record(
@@ -262,7 +286,7 @@ class CampaignPlugin:
         verdict: Verdict,
         reason: str,
         duration: float,
-    ) -> None:
+    ) -> TpResult:
         case: Case | None = item.stash.get(CASE_KEY, None)
         callspec = getattr(item, "callspec", None)
         transport = str(callspec.params.get("transport", "tls")) if callspec else "tls"
@@ -270,7 +294,7 @@ class CampaignPlugin:
         result = TpResult(
             tp=case_id(info, item),
             title=info.title,
-            feature=info.feature,
+            feature=Path(info.feature).stem if info.feature else "",
             framework=info.framework,
             sut_role=info.sut_role,
             transport=transport,
@@ -283,17 +307,92 @@ class CampaignPlugin:
             sut_result=sut_result,
             duration=duration,
             nodeid=item.nodeid,
+            legs=[leg.to_json() for leg in case.legs] if case else [],
         )
         self.result.results.append(result)
         if self.progress is not None and verdict is not Verdict.NOT_APPLICABLE:
             self.progress.update(result)
+        return result
+
+    # --- pytest-xdist: workers report, the controller merges ------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        config = session.config
+        if hasattr(config, "workerinput"):
+            self._xdist = "worker"
+        elif config.pluginmanager.has_plugin("dsession"):
+            self._xdist = "controller"  # collects nothing itself: the campaign starts now
+            self.result.started = time.time()
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Every worker collects the same instances; the first list fixes the order."""
+        if self._order:
+            return
+        self._order = {nodeid: index for index, nodeid in enumerate(ids)}
+        if self.progress is not None:
+            self.progress.start(len(ids))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self._xdist != "controller":
+            return
+        blob = getattr(report, REPORT_ATTRIBUTE, None)
+        if blob is None:
+            if report.failed and report.nodeid not in self._executed:
+                self._lost[report.nodeid] = str(report.longrepr or "")[-400:]
+            return
+        result: TpResult = pickle.loads(blob)  # our own worker's result, same code
+        self._executed.setdefault(report.nodeid, result)
+        self._lost.pop(report.nodeid, None)
+        if self.progress is not None and result.verdict is not Verdict.NOT_APPLICABLE:
+            self.progress.update(result)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        blob = getattr(node, "workeroutput", {}).get(NOT_APPLICABLE_KEY)
+        if blob is not None and self._not_applicable is None:
+            self._not_applicable = pickle.loads(blob)
+
+    def _merge(self) -> None:
+        """The controller's one result: the not-applicable instances, then the executed
+        ones in collection order (a sequential run's order); a lost one is an error."""
+        if not self._order and self._not_applicable is None:
+            return
+        executed = []
+        for nodeid in sorted(self._order, key=self._order.__getitem__):
+            result = self._executed.get(nodeid)
+            executed.append(result if result is not None else _lost_result(nodeid, self._lost))
+        self.result.results = [*(self._not_applicable or []), *executed]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._xdist == "worker" and hasattr(session.config, "workeroutput"):
+            session.config.workeroutput[NOT_APPLICABLE_KEY] = pickle.dumps(self._deselected)
+        elif self._xdist == "controller":
+            self._merge()
         if self._result is not None:
             self._result.finished = time.time()
 
 
 _DONE = pytest.StashKey[bool]()
+
+
+def _lost_result(nodeid: str, lost: dict[str, str]) -> TpResult:
+    """A harness error for an instance whose worker sent no result (crash, lost node)."""
+    why = lost.get(nodeid, "").strip().splitlines()
+    return TpResult(
+        tp=nodeid,
+        title="",
+        feature="",
+        framework="",
+        sut_role="",
+        transport="",
+        requirements=[],
+        verdict=Verdict.ERROR,
+        reason="harness error: the pytest-xdist worker running this instance gave no result"
+        + (f" ({why[-1]})" if why else " (it crashed or was lost)"),
+        nodeid=nodeid,
+    )
 
 
 def _verdict_for(exc: BaseException) -> Verdict:

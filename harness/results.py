@@ -39,6 +39,19 @@ class TpResult:
     duration: float = 0.0
     nodeid: str = ""
     artifacts: dict[str, str] = field(default_factory=dict)  # name -> path relative to report dir
+    # One per leg of the case, in order (harness.topology.LegRecord.to_json(): name,
+    # party, peer, summary, started): which parties each trace connects, for the charts.
+    legs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def purpose(self) -> str:
+        """The test purpose id without this instance's dimensions: TP/SAEF-PSK/B/01."""
+        return self.tp.split("[", 1)[0]
+
+    @property
+    def dimensions(self) -> str:
+        """This instance's dimensions as written in its id (``tls,0x00AE``), or ''."""
+        return self.tp[len(self.purpose) :].strip("[]")
 
     def to_json(self, *, with_traces: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -57,6 +70,7 @@ class TpResult:
             "duration": round(self.duration, 4),
             "nodeid": self.nodeid,
             "artifacts": dict(self.artifacts),
+            "legs": [dict(leg) for leg in self.legs],
         }
         if with_traces:
             data["traces"] = [t.to_json() for t in self.traces]
@@ -80,6 +94,34 @@ class CampaignResult:
         for r in self.results:
             counts[str(r.verdict)] += 1
         return counts
+
+    def applicable(self) -> list[TpResult]:
+        return [r for r in self.results if r.verdict is not Verdict.NOT_APPLICABLE]
+
+    def decision(self) -> tuple[str, str]:
+        """The campaign's overall statement, (word, sentence), agreeing with the exit code:
+        "not conformant" (1), "undecided" (3), "conformant" (0, for the purposes run)."""
+        counts = self.counts()
+        ran = len(self.applicable())
+        code = self.exit_code()
+        if code == 1:
+            failed = counts[str(Verdict.FAIL)]
+            return "not conformant", (
+                f"{failed} of {ran} applicable test purpose instances failed: the SUT "
+                "violated the requirements they check."
+            )
+        if code == 3:
+            undecided = counts[str(Verdict.ERROR)] + counts[str(Verdict.INCONCLUSIVE)]
+            return "undecided", (
+                f"No test purpose failed, but {undecided} of {ran} applicable instances "
+                "ended inconclusive or in a harness error, so the campaign cannot decide."
+            )
+        if not ran:
+            return "conformant", "No test purpose was applicable to the SUT's ICS: nothing failed."
+        return "conformant", (
+            f"Every one of the {ran} applicable test purpose instances passed (conformance "
+            "to the purposes selected, under the specification profile in force)."
+        )
 
     def exit_code(self) -> int:
         """0: every applicable purpose passed; 1: a purpose failed; 3: no failure, but an

@@ -180,6 +180,12 @@ def offers_only_profile(case: Case) -> None:
     case.observe(checks.expect_offers_only_profile(exchange(case), case.spec))
 
 
+@then("the SUT binds the association to the configured IdB")
+def binds_idb(case: Case) -> None:
+    idb = case.state["request_configuration"]["otherEntityIdentifier"]
+    case.observe(checks.expect_bound_identity(exchange(case), idb, "the configured IdB"))
+
+
 @then("the ClientHello carries server_name with Entity B's host name")
 def carries_sni(case: Case) -> None:
     host = case.state["request_configuration"]["otherEntityHostName"]

@@ -12,7 +12,7 @@ from harness import checks
 from harness.observations import Ending, Exchange, PeerPlan
 from harness.spec_profile import SpecProfile
 from harness.sut.contract import Role, Status, SutResult
-from harness.tls.trace import Trace
+from harness.tls.trace import Trace, TraceEntry
 from harness.verdict import Inconclusive, SutFailure
 
 SPEC = SpecProfile()
@@ -21,6 +21,7 @@ SPEC = SpecProfile()
 def make(ending: Ending | None = None, **overrides: object) -> Exchange:
     values: dict[str, object] = dict(
         harness_role=Role.ENTITY_B,
+        harness_server=True,
         plan=PeerPlan(
             role=Role.ENTITY_B, psk_identity=b"id@x.example", psk=b"k" * 16, suites=[0x00AE]
         ),
@@ -36,6 +37,13 @@ def make(ending: Ending | None = None, **overrides: object) -> Exchange:
     )
     values.update(overrides)
     return Exchange(**values)  # type: ignore[arg-type]
+
+
+def finished_sent() -> Trace:
+    """A trace in which the harness sent its (encrypted) Finished."""
+    trace = Trace()
+    trace.add(TraceEntry("sent", "handshake", "Finished", {}, b""))
+    return trace
 
 
 def fatal(alert: str) -> Ending:
@@ -180,10 +188,24 @@ def test_spec_profile_rejects_bad_settings() -> None:
 
 
 def test_silence_is_a_refusal_only_where_dtls_allows_it() -> None:
-    ex = make(Ending("timeout", detail="5 s"))
+    ex = make(Ending("timeout", detail="5 s"), trace=finished_sent())
     with pytest.raises(SutFailure):
         checks.expect_refusal(ex, ["bad_record_mac"], SPEC)
     assert "RFC 6347" in checks.expect_refusal(ex, ["bad_record_mac"], SPEC, silent_ok=True)
+
+
+@pytest.mark.parametrize("kind", ["timeout", "peer_closed"])
+def test_silence_before_the_harness_finished_discards_nothing(kind: str) -> None:
+    """A SUT silent from the start (it never answered the ClientHello) is no DTLS discard."""
+    ex = make(Ending(kind, detail="5 s"))  # empty trace: the harness sent no Finished
+    with pytest.raises(SutFailure, match="before the harness sent its Finished"):
+        checks.expect_refusal(ex, ["bad_record_mac"], SPEC, silent_ok=True)
+    assert checks.expect_refusal(
+        make(Ending(kind, detail="5 s"), trace=finished_sent()),
+        ["bad_record_mac"],
+        SPEC,
+        silent_ok=True,
+    )
 
 
 def test_hello_verify_request() -> None:
@@ -228,9 +250,17 @@ def test_association_kept(dtls: dict, outcome: object) -> None:
 
 def test_dtls_discard_then_clean_retransmission_completes() -> None:
     accepted_bad_record = make(
-        Ending("established"), harness_role=Role.ENTITY_A, dtls={"retransmissions": 0}
+        Ending("established"),
+        harness_role=Role.ENTITY_A,
+        harness_server=False,
+        dtls={"retransmissions": 0},
     )
-    recovered = make(Ending("established"), harness_role=Role.ENTITY_A, dtls={"retransmissions": 1})
+    recovered = make(
+        Ending("established"),
+        harness_role=Role.ENTITY_A,
+        harness_server=False,
+        dtls={"retransmissions": 1},
+    )
     with pytest.raises(SutFailure):
         checks.expect_refusal(accepted_bad_record, ["bad_record_mac"], SPEC, silent_ok=True)
     assert "retransmission" in checks.expect_refusal(
@@ -258,3 +288,117 @@ def test_dtls_sut_client_without_alert_is_judged_by_s01() -> None:
         checks.expect_refusal(quiet_client, ["decrypt_error"], SPEC)
     lenient = SpecProfile(refusal_requires_fatal_alert=False)
     assert "S-01" in checks.expect_refusal(quiet_client, ["decrypt_error"], lenient)
+
+
+# --- issue 12 items 5, 7, 8 ---------------------------------------------------------------
+
+
+def client_hello_refused(*received_after: str) -> Trace:
+    """ClientHello received, then (optionally) the harness's answer, then its fatal alert."""
+    trace = Trace()
+    trace.add(TraceEntry("received", "handshake", "ClientHello", {}, b""))
+    for name in received_after:
+        trace.add(TraceEntry("sent", "handshake", name, {}, b""))
+    trace.add(TraceEntry("sent", "alert", "Alert", {"level": "fatal"}, b""))
+    return trace
+
+
+def test_offers_only_profile_needs_an_offer() -> None:
+    only_scsv = make(client_hello={"cipher_suites": [0x00FF]})
+    with pytest.raises(SutFailure, match="offers no cipher suite"):
+        checks.expect_offers_only_profile(only_scsv, SPEC)
+    with pytest.raises(SutFailure, match="offers no cipher suite"):
+        checks.expect_offers_only_profile(make(client_hello={"cipher_suites": []}), SPEC)
+    harness_refused = make(
+        Ending("alert_sent", alert="decode_error", alert_level="fatal", detail="empty"),
+        trace=client_hello_refused(),
+    )
+    with pytest.raises(SutFailure, match="refused the SUT's ClientHello"):
+        checks.expect_offers_only_profile(harness_refused, SPEC)
+    # Refused later (after the harness answered the ClientHello): the offer stands.
+    later = make(
+        Ending("alert_sent", alert="decrypt_error", alert_level="fatal"),
+        trace=client_hello_refused("ServerHello", "ServerHelloDone"),
+    )
+    assert checks.expect_offers_only_profile(later, SPEC)
+
+
+def test_server_name_case_is_a_setting() -> None:
+    upper = make(client_hello={"cipher_suites": [0x00AE], "server_name": "IN.Example.COM"})
+    assert "up to ASCII case" in checks.expect_server_name(
+        upper, "in.example.com", SPEC, "saef-psk"
+    )
+    exact = SpecProfile(server_name_match="exact")
+    with pytest.raises(SutFailure, match="S-09 server_name_match='exact'"):
+        checks.expect_server_name(upper, "in.example.com", exact, "saef-psk")
+    # The relaxed reading still fails another name, and Unicode case folding is no match
+    # (U+212A KELVIN SIGN lower-cases to 'k' in Python, not in DNS).
+    for spec in (SPEC, exact):
+        with pytest.raises(SutFailure):
+            checks.expect_server_name(upper, "in.example.net", spec, "saef-psk")
+    kelvin = make(client_hello={"cipher_suites": [0x00AE], "server_name": "\u212a.example.com"})
+    with pytest.raises(SutFailure):
+        checks.expect_server_name(kelvin, "k.example.com", SPEC, "saef-psk")
+
+
+IDENTITY_ALERTS = ["unknown_psk_identity", "decrypt_error", "bad_record_mac", "handshake_failure"]
+
+
+def test_identity_refusal_over_dtls_accepts_the_wrong_key_reaction() -> None:
+    silent = make(Ending("timeout", detail="peer silent in state wait_ccs"), trace=finished_sent())
+    seen = checks.expect_identity_refusal(silent, IDENTITY_ALERTS, SPEC, dtls=True)
+    assert "as a wrong key" in seen and "S-08" in seen
+    strict = SpecProfile(dtls_unknown_identity_discard=False)
+    with pytest.raises(SutFailure, match="S-08 dtls_unknown_identity_discard=False"):
+        checks.expect_identity_refusal(silent, IDENTITY_ALERTS, strict, dtls=True)
+    # Not over TLS, and not before the harness's Finished was out.
+    with pytest.raises(SutFailure):
+        checks.expect_identity_refusal(silent, IDENTITY_ALERTS, SPEC, dtls=False)
+    never_answered = make(Ending("timeout", detail="5 s"))
+    with pytest.raises(SutFailure, match="before the harness sent its Finished"):
+        checks.expect_identity_refusal(never_answered, IDENTITY_ALERTS, SPEC, dtls=True)
+
+
+def test_identity_refusal_still_fails_an_acceptance() -> None:
+    """The mutant accept_any_identity completes the handshake: a fail, over DTLS too."""
+    for dtls in (True, False):
+        with pytest.raises(SutFailure):
+            checks.expect_identity_refusal(make(), IDENTITY_ALERTS, SPEC, dtls=dtls)
+        talked = make(Ending("timeout", detail="x"), trace=finished_sent(), sut_accepted="sent CCS")
+        with pytest.raises(SutFailure, match="continued the handshake"):
+            checks.expect_identity_refusal(talked, IDENTITY_ALERTS, SPEC, dtls=dtls)
+
+
+def test_identity_refusal_says_which_reaction_was_seen() -> None:
+    by_name = checks.expect_identity_refusal(
+        make(fatal("unknown_psk_identity")), IDENTITY_ALERTS, SPEC, dtls=False
+    )
+    assert "by name" in by_name
+    wrong_key = checks.expect_identity_refusal(
+        make(fatal("bad_record_mac")), IDENTITY_ALERTS, SPEC, dtls=True
+    )
+    assert "as a wrong key" in wrong_key
+    with pytest.raises(SutFailure):
+        checks.expect_identity_refusal(
+            make(fatal("internal_error")), IDENTITY_ALERTS, SPEC, dtls=True
+        )
+
+
+def test_upper_case_kpsaid_variant_follows_s10() -> None:
+    from harness.frameworks.saef_psk.steps import _upper_case
+
+    fqdn_reading = SPEC  # default: the FQDN may be compared ignoring case
+    exact = SpecProfile(kpsaid_match="exact")
+    assert (
+        _upper_case(b"sensor-1@in-cse.example.com", fqdn_reading) == b"SENSOR-1@in-cse.example.com"
+    )
+    assert _upper_case(b"0123@in-cse.example.com", fqdn_reading) == b"0123@in-cse.example.com"
+    assert _upper_case(b"0123@in-cse.example.com", exact) == b"0123@IN-CSE.EXAMPLE.COM"
+    assert _upper_case(b"opaque-id", fqdn_reading) == b"OPAQUE-ID"
+
+
+def test_spec_profile_ids_are_unique() -> None:
+    from harness.spec_profile import SETTINGS
+
+    ids = [s.id for s in SETTINGS]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

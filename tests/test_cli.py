@@ -46,6 +46,7 @@ class CampaignOptions:
     report_dir: Path
     spec_profile: Path | None
     progress: Any
+    workers: int = 1
 
 
 @dataclass

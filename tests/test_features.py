@@ -53,6 +53,9 @@ def test_every_in_scope_requirement_is_covered_or_declared_untestable() -> None:
     assert not (covered & untestable), "a requirement is both covered and declared untestable"
 
 
-def test_both_roles_are_tested() -> None:
-    roles = {p.sut_role for p in list_test_purposes() if p.framework == "saef-psk"}
-    assert roles == {"entity_a", "entity_b"}
+def test_every_role_of_each_framework_is_tested() -> None:
+    from harness.frameworks import FRAMEWORKS
+
+    for name, spec in FRAMEWORKS.items():
+        roles = {p.sut_role for p in list_test_purposes() if p.framework == name}
+        assert roles == {r.value for r in spec.sut_roles}, f"{name}: purposes for {roles}"

@@ -354,3 +354,20 @@ def test_unreachable_maf_is_bounded(
     result = run_shim(profile, config, free_port(), b.port, rounds=1)
     assert time.monotonic() - began < WAIT
     assert names(result) == [("maf_handshake", Status.REFUSED)], result
+
+
+def test_campaign_verdicts_for_the_shim(tmp_path: Path) -> None:
+    """The whole chain: `m2mconf run` on the example profile plays the MAF and Entity B
+    around the shim and passes every Entity A purpose, over TLS and DTLS; the purposes of
+    the roles and framework the profile does not declare are not applicable."""
+    from campaign_cli import run_campaign
+
+    profile = Path(__file__).resolve().parent.parent / "examples/openssl-maf-entity-a/profile.toml"
+    result = run_campaign(tmp_path / "report", "--sut", str(profile), timeout=240)
+    verdicts = {r["tp"]: r["verdict"] for r in result.report["results"]}
+    ran = {tp: v for tp, v in verdicts.items() if v != "not applicable"}
+    assert ran and all(tp.startswith("TP/SAEF-MAF/A/") for tp in ran), sorted(ran)
+    assert set(ran.values()) == {"pass"}, {tp: v for tp, v in ran.items() if v != "pass"}
+    assert {tp.split("[")[0] for tp in ran} == {f"TP/SAEF-MAF/A/0{i}" for i in range(1, 8)}
+    assert any("[dtls" in tp for tp in ran)
+    assert result.exit_code == 0, result.output

@@ -401,7 +401,7 @@ def test_a_renews_after_refusal() -> None:
 
 
 def test_fault_table() -> None:
-    assert len(FAULTS) == 14
+    assert len(FAULTS) == 19
     for name, cls in FAULTS.items():
         summary = (cls.__doc__ or "").strip().split("\n\n")[0]
         assert summary and cls.name == name, name
@@ -525,6 +525,66 @@ def test_a_reuses_expired_kc() -> None:
     assert names(run.a) == ["maf_handshake", "association", "association", "association"]
     kc_ids = {leg.psk_identity for leg in run.a.legs_named("association")}
     assert len(kc_ids) == 1  # conformant: a fresh MAF handshake and a new KcID
+
+
+@pytest.mark.parametrize("faults", [(), ("a_binds_wrong_identity",)])
+def test_a_binds_wrong_identity(faults: tuple[str, ...]) -> None:
+    """The mutant A binds (and reports) the MAF's identifier, not IdB (SAEF-MAF-07/23)."""
+    run = three_party(a_faults=faults)
+    assert run.a.status is Status.ESTABLISHED, run.a.detail
+    (leg,) = run.a.legs_named("association")
+    bound = MAF_FQDN if faults else ID_B
+    assert leg.peer_identity == run.a.peer_identity == bound
+
+
+@pytest.mark.parametrize("faults", [(), ("a_contacts_b_without_kc",)])
+def test_a_contacts_b_without_kc(faults: tuple[str, ...]) -> None:
+    """A wrong Km: the MAF handshake fails. A conformant A never contacts B; the mutant
+    offers KmID and Km to B, which finds no such Kc at the MAF (SAEF-MAF-11)."""
+    mutant = bool(faults)
+    run = three_party(
+        a_faults=faults,
+        a_cfg={"masterCredential": KR_KEY_X},
+        attempts=1 if mutant else 0,
+        retrievals=1 if mutant else 0,
+    )
+    assert run.b is not None
+    assert statuses(run.a, "maf_handshake") == [Status.REFUSED]
+    if not mutant:
+        assert names(run.a) == ["maf_handshake"] and run.b.legs == []
+        return
+    assert names(run.a) == ["maf_handshake", "association"]
+    (leg,) = run.a.legs_named("association")
+    assert leg.status is Status.REFUSED and leg.psk_identity == KM_ID  # reported honestly
+    assert "kcId" not in leg.fields and leg.peer_identity is None
+    assert run.b.legs_named("association")[0].psk_identity == KM_ID
+    assert [kr.fields["httpStatus"] for kr in run.b.legs_named("key_retrieval")] == [404]
+
+
+@pytest.mark.parametrize("faults", [(), ("b_claims_established",)])
+def test_b_claims_established(faults: tuple[str, ...]) -> None:
+    """An expired Kc: the handshake fails on the wire (A sees it refused); the mutant B
+    reports the leg and its result as established all the same."""
+    run = three_party(b_faults=faults, maf_cfg={"kcLifetime": 0})
+    assert run.b is not None and run.a.status is Status.REFUSED
+    (leg,) = run.b.legs_named("association")
+    claimed = Status.ESTABLISHED if faults else Status.REFUSED
+    assert leg.status is run.b.status is claimed
+    assert (leg.alert is None) is bool(faults) and leg.keys == {}
+    assert run.b.legs_named("key_retrieval")[0].status is Status.REFUSED  # not a lie
+
+
+@pytest.mark.parametrize("faults", [(), ("maf_omits_entity_id",)])
+def test_maf_omits_entity_id(faults: tuple[str, ...]) -> None:
+    """The MAF holds A's CSE-ID but the mutant leaves sourceEntityID out (SAEF-MAF-19):
+    B falls back to the Credential-ID "11-" + KmID (SAEF-MAF-25)."""
+    run = three_party(maf_faults=faults)
+    assert run.b is not None and run.a.status is Status.ESTABLISHED
+    (b_kr,) = run.b.legs_named("key_retrieval")
+    if faults:
+        assert "sourceEntityID" not in b_kr.fields and run.b.peer_identity == f"11-{KM_ID}"
+    else:
+        assert b_kr.fields["sourceEntityID"] == run.b.peer_identity == ID_A
 
 
 # --- HTTP interoperation with the harness's h11 side -------------------------------------

@@ -404,7 +404,7 @@ def test_progress_lines(campaign: CampaignResult) -> None:
     assert "[ 7/42] pass TP/SAEF-PSK/B/WRONG-KEY (0.04 s)" in lines
     assert any(line.startswith("[ 8/42] fail") for line in lines)
     assert any(SCRIPT in line for line in lines)  # the reason of a non-pass
-    assert lines[-2].startswith("5 test purpose instances in 2.5 s: 1 pass, 1 fail")
+    assert lines[-2].startswith("5 test purpose instances in 2.5 s: 4 run (1 pass, 1 fail")
     assert lines[-1] == "report: reports/latest/report.html"
 
 

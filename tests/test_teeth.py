@@ -22,8 +22,13 @@ from harness.campaign import list_test_purposes
 NEGATIVE_A = {"A/07", "A/08", "A/09", "A/10", "A/11", "A/13"}
 NEGATIVE_B = {"B/03", "B/05", "B/06", "B/07", "B/08", "B/09", "B/10", "B/12"}
 
-# mutant -> the purposes it must make fail (at least these; "TP/SAEF-PSK/" omitted)
-EXPECTED_KILLS: dict[str, set[str]] = {
+
+def _prefixed(framework: str, purposes: set[str]) -> set[str]:
+    return {f"{framework}/{tp}" for tp in purposes}
+
+
+# mutant -> the purposes it must make fail (at least these; "TP/" omitted)
+PSK_KILLS: dict[str, set[str]] = {
     "wrong_psk_identity": {"A/01", "A/02", "A/12"},
     "wrong_key": {"A/01", "B/01", "B/11"},
     "accept_any_identity": {"B/05", "B/06"},
@@ -42,6 +47,32 @@ EXPECTED_KILLS: dict[str, set[str]] = {
     "strict_record_order": {"B/14", "A/15"},
     "tear_down_on_bad_record": {"B/15"},
 }
+MAF_KC_DERIVATION = {"A/02", "A/03", "A/04", "A/05", "A/06", "MAF/01", "MAF/02", "MAF/03"}
+MAF_KILLS: dict[str, set[str]] = {
+    "a_wrong_kmid": {"A/01", "A/02", "A/03"},
+    "wrong_exporter_label": MAF_KC_DERIVATION,
+    "wrong_export_split": MAF_KC_DERIVATION,
+    "upper_case_kcid": {"A/02", "A/05", "A/06", "MAF/02"},
+    "malformed_kcid": {"A/02", "A/03", "A/04", "A/05", "A/06"},
+    "kcid_wrong_fqdn": {"A/02", "A/03", "A/04", "A/05", "A/06"},
+    "a_sends_kmid_to_b": {"A/02", "A/03", "A/04", "A/05", "A/06"},
+    "a_reuses_expired_kc": {"A/06"},
+    "a_binds_wrong_identity": {"A/04"},
+    "a_contacts_b_without_kc": {"A/07"},
+    "maf_releases_to_unauthorised": {"MAF/04"},
+    "maf_ignores_expiry": {"MAF/06"},
+    "maf_accepts_unknown_kmid": {"MAF/05"},
+    "maf_omits_entity_id": {"MAF/03"},
+    "b_accepts_expired_kc": {"B/04"},
+    "b_binds_kcid": {"B/02", "B/03"},
+    "b_uses_cached_key": {"B/01", "B/05"},
+    "b_trusts_any_maf": {"B/06"},
+    "b_claims_established": {"B/04", "B/05", "B/07"},
+}
+EXPECTED_KILLS: dict[str, set[str]] = {
+    **{name: _prefixed("SAEF-PSK", tps) for name, tps in PSK_KILLS.items()},
+    **{name: _prefixed("SAEF-MAF", tps) for name, tps in MAF_KILLS.items()},
+}
 
 
 def run(fault: str | None, out: Path) -> dict:
@@ -51,7 +82,7 @@ def run(fault: str | None, out: Path) -> dict:
         # campaign already shows every purpose passes when nothing is broken.
         args += ["--fault", fault]
         for tp in sorted(EXPECTED_KILLS[fault]):
-            args += ["--select", f"TP/SAEF-PSK/{tp}"]
+            args += ["--select", f"TP/{tp}"]
     result = run_campaign(out / (fault or "reference"), *args, timeout=240)
     assert result.exit_code in (0, 1, 3), result.output
     return {**result.report, "exit_code": result.exit_code}
@@ -70,7 +101,7 @@ def verdicts(data: dict) -> dict[str, str]:
     order = ["not applicable", "pass", "inconclusive", "fail", "error"]
     worst: dict[str, str] = {}
     for r in data["results"]:
-        tp = r["tp"].split("[", 1)[0].removeprefix("TP/SAEF-PSK/")
+        tp = r["tp"].split("[", 1)[0].removeprefix("TP/")
         if order.index(r["verdict"]) >= order.index(worst.get(tp, "not applicable")):
             worst[tp] = r["verdict"]
     return worst
@@ -108,7 +139,12 @@ def test_every_purpose_kills_some_mutant(campaigns: dict) -> None:
         for tp, v in verdicts(data).items()
         if v == "fail"
     }
-    purposes = {
-        p.tp.removeprefix("TP/SAEF-PSK/") for p in list_test_purposes() if p.framework == "saef-psk"
-    }
+    purposes = {p.tp.removeprefix("TP/") for p in list_test_purposes()}
     assert purposes - killed == set(), f"purposes no mutant fails: {sorted(purposes - killed)}"
+
+
+def test_every_mutant_has_expected_kills() -> None:
+    """A mutant the teeth campaign does not run is a fault switch nobody checks."""
+    from harness.frameworks import reference_faults
+
+    assert set(reference_faults()) == set(EXPECTED_KILLS)

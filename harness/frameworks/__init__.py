@@ -71,7 +71,5 @@ def reference_faults() -> dict[str, FaultInfo]:
                     f"and {framework}: names must be unique"
                 )
             doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
-            faults[name] = FaultInfo(
-                name, framework, doc, tuple(getattr(cls, "requirements", ()))
-            )
+            faults[name] = FaultInfo(name, framework, doc, tuple(getattr(cls, "requirements", ())))
     return faults

@@ -123,31 +123,33 @@ class Played:
         received = {m.type for m in conn.trace.messages if m.direction == "received"}
         server_hello = conn.server_hello or {}
         version = server_hello.get("version")
+        server = isinstance(conn, ServerConnection | DtlsServerConnection)
         return Exchange(
             harness_role=role,
+            harness_server=server,
             plan=plan,
             ending=ending,
             trace=conn.trace,
             sut_result=sut_result,
-            client_hello=conn.client_hello if role is Role.ENTITY_B else None,
+            client_hello=conn.client_hello if server else None,
             negotiated_suite=conn.negotiated_suite,
             negotiated_version=tuple(int(x) for x in version.split(".")) if version else None,
-            psk_identity_received=conn.psk_identity if role is Role.ENTITY_B else None,
-            sut_accepted=_acceptance(role, received),
+            psk_identity_received=conn.psk_identity if server else None,
+            sut_accepted=_acceptance(server, received),
             export=conn.export_keying_material,
             dtls=_dtls_observations(conn, outcome) if isinstance(conn, DTLS_CONNECTIONS) else {},
         )
 
 
-def _acceptance(role: Role, received: set[str]) -> str | None:
+def _acceptance(harness_server: bool, received: set[str]) -> str | None:
     """What the SUT did that only an implementation that accepted our flight does.
 
     A SUT server that sends ChangeCipherSpec and Finished has accepted our Finished. A SUT
     client always sends its Finished first, so for it only application data counts.
     """
-    if role is Role.ENTITY_A and {"ChangeCipherSpec", "Finished"} <= received:
+    if not harness_server and {"ChangeCipherSpec", "Finished"} <= received:
         return "sent ChangeCipherSpec and Finished"
-    if role is Role.ENTITY_B and "ApplicationData" in received:
+    if harness_server and "ApplicationData" in received:
         return "sent application data"
     return None
 
@@ -218,11 +220,12 @@ def play_server(
     """The harness as Entity B ((D)TLS server): accept the SUT's one connection on the
     listening TCP socket, or serve the first peer on the bound UDP socket."""
     config = ServerConfig(
-        psk_lookup=dict(plan.psk_table),
+        psk_lookup=plan.psk_lookup or dict(plan.psk_table),
         suites=list(plan.suites),
         psk_identity_hint=plan.psk_identity_hint,
         extended_master_secret=plan.extended_master_secret,
         faults=engine_faults(plan, transport),
+        on_established=plan.on_established,
     )
     if transport is Transport.DTLS:
         dtls = DtlsServerConnection(config, cookie_exchange=True, retransmit=HARNESS_RETRANSMIT)

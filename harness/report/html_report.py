@@ -1,61 +1,72 @@
-"""report.html: one self-contained page a lab and a vendor can both read.
+"""report.html: one self-contained page a lab hands to a customer.
 
-In the manner of Autobahn|Testsuite and TLS-Anvil reports: the header says exactly what
-was tested and how (SUT, adapter, ICS, the specification-profile settings in force,
-tool version, command line), the summary says how it went, and each test purpose shows
-the requirements it decides with their catalogued text, the verdict in colour *and* in
-words, the reason, the Gherkin steps with their outcome and the wire trace as a message
-list. The CSS is inline and nothing needs JavaScript, so the file can be mailed or
-archived alone. Every value from a SUT or a trace passes through :func:`html.escape`.
+The first screen answers the customer's question: which SUT, the overall decision
+(conformant / not conformant / undecided) with the exit code CI saw, the counts by
+verdict, framework and role, and every failing, erroneous and inconclusive purpose with
+its one-line reason. The details follow: requirement coverage as a compact matrix,
+then per test purpose (collapsed unless it needs attention) the requirements with their
+TS-0003 clause, the reason, a message sequence chart of what crossed the wire (faults
+the harness injected marked, the SUT's decisive message highlighted), the Gherkin steps
+and the decoded trace (folded for passes; raw octets only where the verdict is not a
+pass: the pcap holds them all). The ICS, the specification profile with each setting's
+meaning and the run's provenance close the page.
+
+The page is rendered by Jinja2 with autoescaping from ``templates/report.html.j2``:
+every value from a SUT or a trace is escaped, and C0 controls (a psk_identity may hold
+any octet) are shown as ``\\xNN``. The CSS is inline and nothing needs JavaScript, so
+the file can be mailed or archived alone.
 """
 
 from __future__ import annotations
 
-import html
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
+from markupsafe import Markup
+
 from harness import __version__
 from harness.report.coverage import compute_coverage
+from harness.report.decode import MAX_CHARS, shown_fields
 from harness.report.json_report import iso_time
+from harness.report.msc import SVG_DEFS, chart_svg
+from harness.report.sources import cite
 from harness.results import CampaignResult, Requirement, TpResult
-from harness.tls.trace import Trace, TraceEntry
+from harness.tls.trace import Trace
 from harness.verdict import Verdict
 
+TEMPLATES = Path(__file__).with_name("templates")
 CSS_FILE = Path(__file__).with_name("report.css")
-MAX_FIELD_CHARS = 160
-# Decoded fields shown first in a trace row, in this order; the rest follow.
-KEY_FIELDS = (
-    "version",
-    "cipher_suite",
-    "cipher_suites",
-    "server_name",
-    "psk_identity",
-    "psk_identity_hint",
-    "extended_master_secret",
-    "extensions",
-    "verify_data",
-    "level",
-    "description",
-    "length",
-)
+# The order a reader wants the purposes needing attention in: worst first.
+ATTENTION = (Verdict.FAIL, Verdict.ERROR, Verdict.INCONCLUSIVE)
 
-
-# C0 controls (but tab and newline) and DEL: HTML may not carry them, and a SUT's
-# psk_identity can hold any octet ("KpsaId\0...") that the report must still show.
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
 
 
-def esc(value: object) -> str:
-    return html.escape(str(value).translate(_CONTROLS), quote=True)
+def clean(value: object) -> object:
+    """Every ``{{ value }}`` passes here before autoescaping: controls become ``\\xNN``."""
+    if isinstance(value, Markup):
+        return value
+    if value is None:
+        return ""
+    return str(value).translate(_CONTROLS)
 
 
-def verdict_badge(verdict: Verdict | str) -> str:
-    """The verdict as a coloured label that also reads as a word (no colour-only cue)."""
-    word = str(verdict)
-    return f'<span class="verdict v-{word.replace(" ", "-")}">{esc(word.upper())}</span>'
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        finalize=clean,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["vclass"] = lambda v: "v-" + str(v).replace(" ", "-")
+    return env
 
 
 def _css() -> str:
@@ -65,338 +76,269 @@ def _css() -> str:
         return ""
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
-    """A table; cells in ``rows`` are already escaped HTML."""
-    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    class_attr = f' class="{cls}"' if cls else ""
-    return f"<table{class_attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def anchors_for(names: Sequence[str]) -> list[str]:
+    """Element ids of the purposes, from their unique safe names."""
+    return [f"tp-{name}" for name in names]
 
 
-def _meta_table(items: Iterable[tuple[str, object]]) -> str:
-    rows = "".join(f"<tr><th>{esc(k)}</th><td>{_value(v)}</td></tr>" for k, v in items)
-    return f'<table class="meta">{rows}</table>'
+def requirement_anchor(rid: str) -> str:
+    return f"req-{rid}"
 
 
-def _value(value: object) -> str:
-    """A decoded value, compact and escaped: lists joined, dicts as JSON, long text cut."""
-    if isinstance(value, bytes):
-        text = value.hex()
-    elif isinstance(value, list | tuple):
-        text = ", ".join(str(v) for v in value)
-    elif isinstance(value, dict):
-        text = json.dumps(value, default=str, ensure_ascii=False)
-    elif value is None or value == "":
-        return '<span class="muted">–</span>'
-    else:
-        text = str(value)
-    if len(text) > MAX_FIELD_CHARS:
-        return f'<span title="{esc(text)}">{esc(text[:MAX_FIELD_CHARS])}…</span>'
-    return esc(text)
+# --- view model -------------------------------------------------------------------------
 
 
-def _setting_text(value: object) -> tuple[str, str, bool]:
-    """(setting id, value, is default) from a SpecProfile.to_json() item or a plain value."""
-    if isinstance(value, dict) and "value" in value:
-        return str(value.get("id", "")), str(value["value"]), bool(value.get("default", True))
-    return "", str(value), True
+@dataclass
+class Cell:
+    text: str
+    exact: str = ""  # shown on hover: the full or the recorded value
 
 
-# --- header and summary ------------------------------------------------------------------
+def _cell(text: str, exact: str = "", limit: int = MAX_CHARS) -> Cell:
+    if len(text) > limit:
+        return Cell(text[:limit] + "…", exact or text)
+    return Cell(text, exact)
 
 
-def _header(result: CampaignResult) -> str:
+def _trace_view(trace: Trace, number: int, with_raw: bool) -> dict[str, Any]:
+    local = f"{trace.local[0]}:{trace.local[1]}" if trace.local else "?"
+    remote = f"{trace.remote[0]}:{trace.remote[1]}" if trace.remote else "?"
+    start = trace.messages[0].time if trace.messages else 0.0
+    rows = []
+    for i, m in enumerate(trace.messages, start=1):
+        rows.append(
+            {
+                "i": i,
+                "ms": f"{max(0.0, m.time - start) * 1000:.1f}",
+                "sent": m.direction == "sent",
+                "layer": m.layer,
+                "type": m.type,
+                "fields": [
+                    (s.name, _cell(s.text, s.exact if with_raw else ""))
+                    for s in shown_fields(m.fields, compact=not with_raw)
+                ],
+                "note": m.note,
+                "fault": m.note.startswith("fault:"),
+                "raw": m.raw.hex(" ") if with_raw and m.raw else "",
+                "raw_len": len(m.raw),
+            }
+        )
+    return {
+        "number": number,
+        "transport": trace.transport.upper(),
+        "local": local,
+        "remote": remote,
+        "sent": sum(len(c.data) for c in trace.wire if c.direction == "sent"),
+        "received": sum(len(c.data) for c in trace.wire if c.direction == "received"),
+        "rows": rows,
+    }
+
+
+def _requirement_view(rid: str, catalog: Mapping[str, Requirement]) -> dict[str, Any]:
+    entry = catalog.get(rid)
+    citation = cite(entry.source) if entry else None
+    return {
+        "id": rid,
+        "anchor": requirement_anchor(rid),
+        "text": entry.text if entry else "",
+        "catalogued": entry is not None,
+        "clause": citation.primary if citation else "",
+        "seed": citation.secondary if citation else "",
+    }
+
+
+def _purpose_view(tp: TpResult, anchor: str, catalog: Mapping[str, Requirement]) -> dict[str, Any]:
+    attention = tp.verdict is not Verdict.PASS and tp.verdict is not Verdict.NOT_APPLICABLE
+    return {
+        "tp": tp,
+        "anchor": anchor,
+        "open": attention,
+        "feature": Path(tp.feature).name if tp.feature else "",
+        "requirements": [_requirement_view(r, catalog) for r in tp.requirements],
+        "chart": Markup(chart_svg(tp)),  # noqa: S704 - built from escaped parts in msc.py
+        "sut_result": sorted((tp.sut_result or {}).items()),
+        "traces": [_trace_view(t, i, attention) for i, t in enumerate(tp.traces, start=1)],
+    }
+
+
+def _matrix(result: CampaignResult) -> list[dict[str, Any]]:
+    """Counts by verdict per (framework, SUT role)."""
+    cells: dict[tuple[str, str], dict[str, int]] = {}
+    for tp in result.results:
+        cell = cells.setdefault((tp.framework, tp.sut_role), {str(v): 0 for v in Verdict})
+        cell[str(tp.verdict)] += 1
+    return [
+        {"framework": fw or "?", "role": role or "?", "counts": c, "total": sum(c.values())}
+        for (fw, role), c in sorted(cells.items())
+    ]
+
+
+def _by_transport(result: CampaignResult) -> list[dict[str, Any]]:
+    cells: dict[str, dict[str, int]] = {}
+    for tp in result.results:
+        cell = cells.setdefault(tp.transport, {str(v): 0 for v in Verdict})
+        cell[str(tp.verdict)] += 1
+    return [
+        {"transport": t.upper(), "counts": c, "total": sum(c.values())}
+        for t, c in sorted(cells.items())
+    ]
+
+
+def _coverage_view(
+    result: CampaignResult, catalog: Mapping[str, Requirement], first_anchor: Mapping[str, str]
+) -> dict[str, Any]:
+    coverage = compute_coverage(result, catalog)
+    instances: dict[str, list[TpResult]] = {}
+    for tp in result.results:
+        for rid in tp.requirements:
+            instances.setdefault(rid, []).append(tp)
+    rows = []
+    for group, g in coverage["groups"].items():
+        for rid, item in g["requirements"].items():
+            counts = {str(v): 0 for v in Verdict}
+            purposes: dict[str, Verdict] = {}
+            for tp in instances.get(rid, []):
+                counts[str(tp.verdict)] += 1
+                worst = purposes.get(tp.purpose, tp.verdict)
+                purposes[tp.purpose] = worst.worst(tp.verdict)
+            view = _requirement_view(rid, catalog)
+            view.update(
+                group=group,
+                verdict=item["verdict"],
+                counts=counts,
+                purposes=[
+                    {
+                        "id": purpose,
+                        "short": purpose.removeprefix("TP/"),
+                        "verdict": str(verdict),
+                        "anchor": first_anchor.get(purpose, ""),
+                    }
+                    for purpose, verdict in purposes.items()
+                ],
+            )
+            rows.append(view)
+    untestable = [
+        (r, why) for g in coverage["groups"].values() for r, why in g["not_testable"].items()
+    ]
+    uncovered = [r for g in coverage["groups"].values() for r in g["uncovered"]]
+    return {
+        "covered": coverage["covered"],
+        "catalogued": coverage["catalogued"],
+        "groups": [
+            {"name": n, "covered": g["covered"], "catalogued": g["catalogued"]}
+            for n, g in coverage["groups"].items()
+        ],
+        "rows": rows,
+        "untestable": untestable,
+        "uncovered": uncovered,
+    }
+
+
+def _settings_view(spec_profile: Mapping[str, Any]) -> list[dict[str, Any]]:
+    try:
+        from harness.spec_profile import SETTINGS
+
+        known = {s.key: s for s in SETTINGS}
+    except ImportError:
+        known = {}
+    rows = []
+    for key, raw in spec_profile.items():
+        if isinstance(raw, Mapping) and "value" in raw:
+            sid, value, default = (
+                str(raw.get("id", "")),
+                raw["value"],
+                bool(raw.get("default", True)),
+            )
+        else:
+            sid, value, default = "", raw, True
+        setting = known.get(key)
+        rows.append(
+            {
+                "id": sid or (setting.id if setting else ""),
+                "key": key,
+                "value": value,
+                "default": default,
+                "meaning": setting.meaning if setting else "",
+                "choices": ", ".join(str(c) for c in setting.choices) if setting else "",
+                "source": setting.source if setting else "",
+            }
+        )
+    return rows
+
+
+def page_model(
+    result: CampaignResult, catalog: Mapping[str, Requirement], names: Sequence[str]
+) -> dict[str, Any]:
+    anchors = anchors_for(names)
+    first_anchor: dict[str, str] = {}
+    for tp, anchor in zip(result.results, anchors, strict=True):
+        first_anchor.setdefault(tp.tp, anchor)
+        first_anchor.setdefault(tp.purpose, anchor)
+    word, sentence = result.decision()
+    attention = sorted(
+        (
+            {"tp": tp, "anchor": anchor}
+            for tp, anchor in zip(result.results, anchors, strict=True)
+            if tp.verdict in ATTENTION
+        ),
+        key=lambda a: ATTENTION.index(a["tp"].verdict),
+    )
+    groups: list[dict[str, Any]] = []
+    for tp, anchor in zip(result.results, anchors, strict=True):
+        key = (tp.framework or "?", tp.sut_role or "?")
+        if not groups or groups[-1]["key"] != key:
+            groups.append({"key": key, "purposes": []})
+        groups[-1]["purposes"].append(_purpose_view(tp, anchor, catalog))
     sut = result.sut
-    title = sut.get("name") or "unnamed SUT"
-    duration = f"{result.finished - result.started:.2f} s" if result.finished else ""
-    meta = _meta_table(
-        [
+    duration = f"{result.finished - result.started:.1f} s" if result.finished else ""
+    changed = [s for s in _settings_view(result.spec_profile) if not s["default"]]
+    return {
+        "title": f"m2mconf report: {sut.get('name') or 'SUT'}",
+        "sut": sut,
+        "sut_line": " ".join(str(sut.get(k) or "") for k in ("vendor", "name", "version")).strip()
+        or "unnamed SUT",
+        "decision": word,
+        "decision_class": word.replace(" ", "-"),
+        "sentence": sentence,
+        "exit_code": result.exit_code(),
+        "verdicts": [str(v) for v in Verdict],
+        "counts": result.counts(),
+        "total": len(result.results),
+        "applicable": len(result.applicable()),
+        "matrix": _matrix(result),
+        "by_transport": _by_transport(result),
+        "attention": attention,
+        "coverage": _coverage_view(result, catalog, first_anchor),
+        "groups": groups,
+        "ics": sorted(result.ics.items()),
+        "settings": _settings_view(result.spec_profile),
+        "changed_settings": changed,
+        "meta": [
             ("SUT", sut.get("name", "")),
             ("Vendor", sut.get("vendor", "")),
             ("Version", sut.get("version", "")),
             ("Adapter", sut.get("adapter", "")),
             ("Profile", sut.get("profile", "")),
-            ("Faults injected into the SUT", sut.get("faults", []) or "none"),
+            ("Faults injected into the SUT", ", ".join(sut.get("faults", []) or []) or "none"),
             ("Tool", f"m2mconf {result.tool_version or __version__}"),
             ("Command line", result.command_line),
             ("Started (UTC)", iso_time(result.started) or ""),
             ("Finished (UTC)", iso_time(result.finished) or ""),
             ("Duration", duration),
-        ]
-    )
-    ics = _meta_table(sorted(result.ics.items())) if result.ics else "<p>No ICS recorded.</p>"
-    settings_rows = []
-    for key, raw in result.spec_profile.items():
-        sid, value, default = _setting_text(raw)
-        cls = "" if default else ' class="nondefault"'
-        note = "default" if default else "<strong>changed</strong>"
-        settings_rows.append(
-            f"<tr{cls}><td>{esc(sid)}</td><td><code>{esc(key)}</code></td>"
-            f"<td><code>{esc(value)}</code></td><td>{note}</td></tr>"
-        )
-    settings = (
-        "<table><thead><tr><th>Setting</th><th>Key</th><th>Value</th><th></th></tr></thead>"
-        f"<tbody>{''.join(settings_rows)}</tbody></table>"
-        if settings_rows
-        else "<p>No specification profile recorded.</p>"
-    )
-    return (
-        f"<header><h1>oneM2M TS-0003 conformance report: {esc(title)}</h1>{meta}</header>"
-        f'<h2 id="ics">Implementation conformance statement (ICS)</h2>{ics}'
-        f'<h2 id="spec-profile">Specification profile</h2>'
-        "<p>The interpretation settings in force; a verdict that depends on one names it "
-        f"in its reason.</p>{settings}"
-    )
-
-
-def _summary(result: CampaignResult) -> str:
-    counts = result.counts()
-    total = len(result.results)
-    badges = " ".join(
-        f"{verdict_badge(v)} <strong>{counts[str(v)]}</strong>&nbsp;&nbsp;" for v in Verdict
-    )
-    matrix: dict[tuple[str, str], dict[str, int]] = {}
-    for tp in result.results:
-        cell = matrix.setdefault((tp.framework, tp.sut_role), {str(v): 0 for v in Verdict})
-        cell[str(tp.verdict)] += 1
-    rows = [
-        [esc(fw or "?"), esc(role or "?")]
-        + [f'<span class="num">{cell[str(v)] or ""}</span>' for v in Verdict]
-        + [str(sum(cell.values()))]
-        for (fw, role), cell in sorted(matrix.items())
-    ]
-    table = _table(["Framework", "SUT role", *[str(v) for v in Verdict], "total"], rows)
-    return f'<h2 id="summary">Summary</h2><p>{total} test purpose instances: {badges}</p>{table}'
-
-
-def _coverage(
-    result: CampaignResult, catalog: Mapping[str, Requirement], anchors: Mapping[str, str]
-) -> str:
-    coverage = compute_coverage(result, catalog)
-    parts = [
-        '<h2 id="coverage">Requirement coverage</h2>',
-        f"<p>{coverage['covered']} of {coverage['catalogued']} catalogued requirements are "
-        "decided by at least one test purpose; a requirement's verdict is the worst of its "
-        "purposes.</p>",
-    ]
-    group_rows = [
-        [esc(name), f"{g['covered']}", f"{g['catalogued']}"]
-        for name, g in coverage["groups"].items()
-    ]
-    parts.append(_table(["Group", "covered", "catalogued"], group_rows))
-    rows = []
-    for name, g in coverage["groups"].items():
-        for rid, item in g["requirements"].items():
-            entry = catalog.get(rid)
-            text = esc(entry.text) if entry else '<span class="fault">not in the catalogue</span>'
-            links = ", ".join(
-                f'<a href="#{esc(anchors.get(tp, ""))}"><code>{esc(tp)}</code></a>'
-                for tp in item["purposes"]
-            )
-            rows.append(
-                [f"<code>{esc(rid)}</code>", esc(name), verdict_badge(item["verdict"]), text, links]
-            )
-    parts.append(_table(["Requirement", "Group", "Verdict", "Text", "Test purposes"], rows))
-    untestable = [
-        (rid, why) for g in coverage["groups"].values() for rid, why in g["not_testable"].items()
-    ]
-    if untestable:
-        parts.append(
-            f"<details><summary>{len(untestable)} requirements not black-box testable</summary>"
-            + _table(
-                ["Requirement", "Why"], [[f"<code>{esc(r)}</code>", esc(w)] for r, w in untestable]
-            )
-            + "</details>"
-        )
-    uncovered = [rid for g in coverage["groups"].values() for rid in g["uncovered"]]
-    if uncovered:
-        parts.append(
-            f"<details><summary>{len(uncovered)} requirements not covered by this campaign"
-            '</summary><p class="mono">' + esc(", ".join(uncovered)) + "</p></details>"
-        )
-    return "".join(parts)
-
-
-def _index(results: Sequence[TpResult], anchors: Sequence[str]) -> str:
-    rows = [
-        [
-            f'<a href="#{esc(anchor)}"><code>{esc(tp.tp)}</code></a>',
-            esc(tp.title),
-            verdict_badge(tp.verdict),
-            f"{tp.duration:.2f} s",
-            esc(tp.reason),
-        ]
-        for tp, anchor in zip(results, anchors, strict=True)
-    ]
-    return '<h2 id="purposes">Test purposes</h2>' + _table(
-        ["Test purpose", "Title", "Verdict", "Time", "Reason"], rows
-    )
-
-
-# --- one test purpose ----------------------------------------------------------------------
-
-
-def _direction(entry: TraceEntry) -> str:
-    if entry.direction == "sent":
-        return '<span class="dir-sent">harness → SUT</span>'
-    return '<span class="dir-received">SUT → harness</span>'
-
-
-# Fields holding cipher-suite codes: shown in hex, as every specification writes them.
-SUITE_FIELDS = frozenset({"cipher_suites", "cipher_suite"})
-
-
-def _suite_hex(value: Any) -> Any:
-    if isinstance(value, int):
-        return f"0x{value:04X}"
-    if isinstance(value, list) and all(isinstance(v, int) for v in value):
-        return ", ".join(f"0x{v:04X}" for v in value)
-    return value
-
-
-def _fields(fields: Mapping[str, Any]) -> str:
-    ordered = [k for k in KEY_FIELDS if k in fields] + [k for k in fields if k not in KEY_FIELDS]
-    return "<br>".join(
-        f"<code>{esc(k)}</code> = {_value(_suite_hex(fields[k]) if k in SUITE_FIELDS else fields[k])}"
-        for k in ordered
-    )
-
-
-def _trace(trace: Trace, number: int) -> str:
-    local = f"{trace.local[0]}:{trace.local[1]}" if trace.local else "?"
-    remote = f"{trace.remote[0]}:{trace.remote[1]}" if trace.remote else "?"
-    sent = sum(len(c.data) for c in trace.wire if c.direction == "sent")
-    received = sum(len(c.data) for c in trace.wire if c.direction == "received")
-    start = trace.messages[0].time if trace.messages else 0.0
-    rows = []
-    for i, m in enumerate(trace.messages, start=1):
-        note = f'<span class="fault">{esc(m.note)}</span>' if m.note else ""
-        raw = (
-            f"<details><summary>{len(m.raw)} bytes</summary><pre>{esc(m.raw.hex(' '))}</pre></details>"
-            if m.raw
-            else ""
-        )
-        rows.append(
-            [
-                str(i),
-                f"{max(0.0, m.time - start) * 1000:.1f} ms",
-                _direction(m),
-                esc(m.layer),
-                f"<strong>{esc(m.type)}</strong>",
-                _fields(m.fields),
-                note,
-                raw,
-            ]
-        )
-    table = _table(
-        ["#", "t", "Direction", "Layer", "Message", "Decoded fields", "Note", "Raw"], rows, "trace"
-    )
-    return (
-        f"<h4>Connection {number}: {esc(trace.transport.upper())}, harness {esc(local)} ↔ SUT "
-        f'{esc(remote)} <span class="muted">({sent} bytes sent, {received} bytes received, '
-        f"{len(trace.messages)} messages)</span></h4>{table if rows else '<p>No messages.</p>'}"
-    )
-
-
-def _purpose(tp: TpResult, anchor: str, catalog: Mapping[str, Requirement]) -> str:
-    vclass = f"v-{str(tp.verdict).replace(' ', '-')}"
-    parts = [
-        f'<section class="tp {vclass}" id="{esc(anchor)}">',
-        f"<h3>{esc(tp.tp)} {verdict_badge(tp.verdict)}</h3>",
-        f"<div><strong>{esc(tp.title)}</strong></div>",
-        f'<p class="reason">Verdict <strong>{esc(tp.verdict)}</strong>: {esc(tp.reason)}</p>',
-        _meta_table(
-            [
-                ("Feature", tp.feature),
-                ("Framework / SUT role", f"{tp.framework} / {tp.sut_role}"),
-                ("Transport", tp.transport),
-                ("Duration", f"{tp.duration:.3f} s"),
-                ("pytest node", tp.nodeid),
-            ]
-        ),
-    ]
-    if tp.requirements:
-        items = []
-        for rid in tp.requirements:
-            entry = catalog.get(rid)
-            text = esc(entry.text) if entry else '<span class="muted">not catalogued</span>'
-            source = (
-                f' <span class="muted">({esc(entry.source)})</span>'
-                if entry and entry.source
-                else ""
-            )
-            items.append(f"<li><code>{esc(rid)}</code>: {text}{source}</li>")
-        parts.append(f"<h4>Requirements</h4><ul>{''.join(items)}</ul>")
-    if tp.observations:
-        parts.append(
-            "<h4>Observations</h4><ol>"
-            + "".join(f"<li>{esc(o)}</li>" for o in tp.observations)
-            + "</ol>"
-        )
-    if tp.steps:
-        rows = [
-            [
-                f"<strong>{esc(s.get('keyword', ''))}</strong>",
-                esc(s.get("text", "")),
-                f'<span class="outcome-{esc(str(s.get("outcome", "")).replace(" ", "-"))}">'
-                f"{esc(s.get('outcome', ''))}</span>",
-            ]
-            for s in tp.steps
-        ]
-        parts.append("<h4>Steps</h4>" + _table(["", "Step", "Outcome"], rows))
-    if tp.sut_result:
-        parts.append("<h4>The SUT's own account</h4>" + _meta_table(tp.sut_result.items()))
-    if tp.traces:
-        parts.append("<h4>Wire trace</h4>")
-        parts.extend(_trace(t, i) for i, t in enumerate(tp.traces, start=1))
-    if tp.artifacts:
-        links = " ".join(
-            f'<a href="{esc(path)}">{esc(name)}: <code>{esc(path)}</code></a>'
-            for name, path in tp.artifacts.items()
-        )
-        parts.append(f"<p>Artifacts: {links}</p>")
-    parts.append('<p><a href="#summary">back to summary</a></p></section>')
-    return "".join(parts)
-
-
-def anchors_for(names: Sequence[str]) -> list[str]:
-    """Element ids of the purposes, from their unique safe names."""
-    return [f"tp-{name}" for name in names]
+        ],
+        "started": iso_time(result.started) or "",
+        "duration": duration,
+        "tool_version": result.tool_version or __version__,
+        "css": Markup(_css()),  # noqa: S704 - the package's own stylesheet
+        "svg_defs": Markup(SVG_DEFS),  # noqa: S704 - a constant
+    }
 
 
 def render_html(
     result: CampaignResult, catalog: Mapping[str, Requirement], names: Sequence[str]
 ) -> str:
     """The whole page. ``names`` are the purposes' unique safe names, in result order."""
-    anchors = anchors_for(names)
-    first_anchor: dict[str, str] = {}
-    for tp, anchor in zip(result.results, anchors, strict=True):
-        first_anchor.setdefault(tp.tp, anchor)
-    title = f"m2mconf report: {result.sut.get('name', 'SUT')}"
-    nav = (
-        '<nav><a href="#summary">Summary</a><a href="#coverage">Coverage</a>'
-        '<a href="#purposes">Test purposes</a><a href="#ics">ICS</a>'
-        '<a href="#spec-profile">Specification profile</a></nav>'
-    )
-    body = "".join(
-        [
-            _header(result),
-            _summary(result),
-            _coverage(result, catalog, first_anchor),
-            _index(result.results, anchors),
-            "".join(
-                _purpose(tp, anchor, catalog)
-                for tp, anchor in zip(result.results, anchors, strict=True)
-            ),
-        ]
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{_css()}</style></head>"
-        f'<body>{nav}{body}<footer><p class="muted">Generated by m2mconf '
-        f"{esc(result.tool_version or __version__)}.</p></footer></body></html>\n"
-    )
+    return _environment().get_template("report.html.j2").render(page_model(result, catalog, names))
 
 
 def write_html(

@@ -98,6 +98,9 @@ def tcp_packets(trace: Trace, local: tuple[str, int], remote: tuple[str, int]) -
     ]
     for chunk in trace.wire:
         src, dst = (harness, sut) if chunk.direction == "sent" else (sut, harness)
+        # Bytes the bounded trace left out before this chunk: skip their sequence numbers,
+        # so Wireshark shows a gap rather than records spliced across it.
+        src.seq = (src.seq + chunk.gap) & 0xFFFFFFFF
         for offset in range(0, len(chunk.data), MAX_SEGMENT):
             piece = chunk.data[offset : offset + MAX_SEGMENT]
             packets.append(emit(src, dst, "PA", piece, chunk.time))

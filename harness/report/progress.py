@@ -41,11 +41,17 @@ class Progress:
             self._write("\r\x1b[2K")
             self._status_shown = False
 
-    def start(self, total: int) -> None:
+    def start(self, total: int, not_applicable: int | None = None) -> None:
+        """``total`` instances will run; ``not_applicable`` more were selected but the
+        ICS excludes them (when known at this point), so the closing summary, which
+        counts every selected instance, adds up with this line."""
         self.total = total
         self.done = 0
         if not self.quiet:
-            self._write(f"running {total} test purpose instance{'s' if total != 1 else ''}\n")
+            line = f"running {total} test purpose instance{'s' if total != 1 else ''}"
+            if not_applicable:
+                line += f" ({total + not_applicable} selected, {not_applicable} not applicable)"
+            self._write(line + "\n")
 
     def line(self, result: TpResult) -> str:
         """``[ 7/42] pass TP/... (0.04 s)``, numbered by completion order."""
@@ -72,10 +78,17 @@ class Progress:
         self._write(text)
 
     def summary(self, result: CampaignResult) -> str:
+        """``92 test purpose instances in 20.7 s: 50 run (34 pass, 12 fail, 4
+        inconclusive), 42 not applicable``: the run count matches the progress lines."""
         counts = result.counts()
-        parts = ", ".join(f"{counts[str(v)]} {v}" for v in Verdict if counts[str(v)])
+        ran = [v for v in Verdict if v is not Verdict.NOT_APPLICABLE and counts[str(v)]]
+        run = sum(counts[str(v)] for v in ran)
+        parts = ", ".join(f"{counts[str(v)]} {v}" for v in ran)
+        text = f"{run} run ({parts})" if run else "none run"
+        if counts[str(Verdict.NOT_APPLICABLE)]:
+            text += f", {counts[str(Verdict.NOT_APPLICABLE)]} not applicable"
         duration = f" in {result.finished - result.started:.1f} s" if result.finished else ""
-        return f"{len(result.results)} test purpose instances{duration}: {parts or 'none run'}"
+        return f"{len(result.results)} test purpose instances{duration}: {text}"
 
     def finish(self, result: CampaignResult, report_path: Path | str | None = None) -> None:
         """The counts line and where the report is. Printed even when quiet."""

@@ -19,7 +19,13 @@ leg it ran in the result event.
 Exit code 89 means "this configuration is unsupported" (not applicable, never a pass);
 any other exit without a result is a shim error. Every wait is bounded, and the whole
 process group is killed on expiry or stop, so neither a silent nor a hung shim nor its
-children can outlive the case.
+children can outlive the case; a descendant that left the group (``setsid``) is found
+by the pipe it still holds or the request path in its environment, and killed too.
+
+A shim is untrusted input: what is kept of its output is bounded (lines cut at
+MAX_LINE, the log a head and a tail with the rest counted), reading never blocks
+``stop()``, and an event line that cannot be read (too long, nested too deeply) is a
+named error, never a dead reader thread that looks like a silent SUT.
 """
 
 from __future__ import annotations
@@ -29,14 +35,16 @@ import contextlib
 import json
 import os
 import queue
+import re
+import select
 import signal
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from harness.sut.contract import Address, LegResult, Status, SutRequest, SutResult
 from harness.tls.suites import parse_suite
@@ -48,11 +56,43 @@ if TYPE_CHECKING:  # only for the annotation: the adapter needs no profile loade
 EXIT_UNSUPPORTED = 89
 STDERR_TAIL = 20  # stderr lines kept for an error's detail
 KILL_GRACE = 1.0  # seconds between SIGTERM and SIGKILL of the group
+MAX_LINE = 1 << 20  # bytes of one stdout line (an event); longer ones are unreadable
+MAX_LOG_LINE = 4096  # characters kept of one log line (and of one stderr line)
+LOG_HEAD = 200  # log lines kept from the start ...
+LOG_TAIL = 200  # ... and from the end; those in between are counted
+MAX_JSON_DEPTH = 32  # nesting of an event: a result is 4 deep; more is hostile
+POLL_INTERVAL = 0.1  # how often a reader looks whether the session is stopping
+READ_SIZE = 65536
 PRIMARY_SERVICE = "association"  # the name of ``listen`` when the request names no services
 
 
 class ShimError(HarnessError):
     """The shim could not be started or never became ready: a test-system error."""
+
+
+class BoundedLog(list[str]):
+    """The shim's log lines: the first LOG_HEAD and the last LOG_TAIL, each cut at
+    MAX_LOG_LINE characters, with a marker line counting those left out between."""
+
+    def __init__(self, head: int = LOG_HEAD, tail: int = LOG_TAIL) -> None:
+        super().__init__()
+        self.head, self.tail = head, tail
+        self.omitted = 0
+
+    def append(self, line: str) -> None:  # type: ignore[override]
+        super().append(_cut(line))
+        if len(self) > self.head + self.tail + (1 if self.omitted else 0):
+            if self.omitted == 0:  # the marker line takes the gap's place
+                self.insert(self.head, "")
+            del self[self.head + 1]
+            self.omitted += 1
+            self[self.head] = f"[{self.omitted} log lines omitted]"
+
+
+def _cut(line: str, limit: int = MAX_LOG_LINE) -> str:
+    if len(line) <= limit:
+        return line
+    return f"{line[:limit]}... [{len(line) - limit} more characters]"
 
 
 class CommandAdapter:
@@ -80,7 +120,7 @@ class CommandSession:
     def __init__(self, adapter: CommandAdapter, request: SutRequest) -> None:
         self.adapter = adapter
         self.request = request
-        self.log: list[str] = []  # log events and non-JSON stdout lines, in order
+        self.log: list[str] = BoundedLog()  # log events and non-JSON stdout lines, in order
         self.ready: Address | None = None
         self.endpoints: dict[str, Address] = {}  # filled by the ready event
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -88,6 +128,7 @@ class CommandSession:
         self._result: SutResult | None = None
         self._stopped = False
         self._eof = False  # stdout closed: no more events will come
+        self._closing = threading.Event()  # stop(): readers end at their next poll
         fd, name = tempfile.mkstemp(prefix="m2mconf-request-", suffix=".json")
         self.config_path = Path(name)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -107,38 +148,75 @@ class CommandSession:
             self.config_path.unlink(missing_ok=True)
             raise ShimError(f"cannot start shim {adapter.command[0]}: {exc}") from exc
         assert self.process.stdout is not None and self.process.stderr is not None
+        self._pipes = [self.process.stdout.fileno(), self.process.stderr.fileno()]
         self._readers = [
-            threading.Thread(target=self._read_stdout, args=(self.process.stdout,), daemon=True),
-            threading.Thread(target=self._read_stderr, args=(self.process.stderr,), daemon=True),
+            threading.Thread(
+                target=self._read,
+                args=(self._pipes[0], self._stdout_line, True),
+                daemon=True,
+            ),
+            threading.Thread(
+                target=self._read,
+                args=(self._pipes[1], self._stderr_line, False),
+                daemon=True,
+            ),
         ]
         for thread in self._readers:
             thread.start()
 
     # --- readers (threads) ---------------------------------------------------------------
 
-    def _read_stdout(self, stream: IO[bytes]) -> None:
-        for raw in stream:
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            try:
-                message = json.loads(line)
-            except ValueError:
-                message = None
-            if not isinstance(message, dict) or "event" not in message:
-                if line.strip():
-                    self.log.append(line)
-                continue
-            event = message.get("event")
-            if event == "log":
-                self.log.append(str(message.get("message", "")))
-            elif event in ("ready", "result"):
-                self._events.put((event, message))
-            else:
-                self.log.append(line)
-        self._events.put(("eof", None))
+    def _read(self, fd: int, on_line: Callable[[bytes, int], None], events: bool) -> None:
+        """Read lines from a pipe until EOF or stop(), never blocking longer than
+        POLL_INTERVAL (so stop() never waits on a reader that a shim's escaped child
+        keeps busy); a line longer than MAX_LINE is passed on cut, with its true length.
+        Whatever goes wrong, the events queue hears of it and of the end."""
+        try:
+            for line, length in _lines(fd, self._closing):
+                on_line(line, length)
+        except BaseException as exc:  # a reader must never die in silence
+            if events:
+                self._events.put(("unreadable", f"the harness could not read stdout: {exc!r}"))
+        finally:
+            if events:
+                self._events.put(("eof", None))
 
-    def _read_stderr(self, stream: IO[bytes]) -> None:
-        for raw in stream:
-            self._stderr.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+    def _stdout_line(self, raw: bytes, length: int) -> None:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        looks_like_event = line.lstrip().startswith("{") and '"event"' in line[:4096]
+        if length > len(raw):
+            what = f"a stdout line of {length} bytes, more than the {MAX_LINE} an event may have"
+            if looks_like_event:
+                self._events.put(("unreadable", f"{what}: {line[:120]!r}..."))
+            self.log.append(f"[{what}] {line}")
+            return
+        try:
+            message = json.loads(line)
+            deep = _too_deep(message)
+        except RecursionError:
+            message, deep = None, True
+        except ValueError:
+            message, deep = None, False
+        if deep:
+            what = f"a stdout line nested more than {MAX_JSON_DEPTH} deep ({length} bytes)"
+            if looks_like_event:
+                self._events.put(("unreadable", f"{what}: {line[:120]!r}..."))
+            self.log.append(f"[{what}] {line}")
+            return
+        if not isinstance(message, dict) or "event" not in message:
+            if line.strip():
+                self.log.append(line)
+            return
+        event = message.get("event")
+        if event == "log":
+            self.log.append(str(message.get("message", "")))
+        elif event in ("ready", "result"):
+            self._events.put((event, message))
+        else:
+            self.log.append(line)
+
+    def _stderr_line(self, raw: bytes, length: int) -> None:
+        self._stderr.append(_cut(raw.decode("utf-8", "replace").rstrip("\r\n")))
 
     # --- SutSession ------------------------------------------------------------------------
 
@@ -180,6 +258,9 @@ class CommandSession:
                     self.stop()
                     raise
                 return self.ready
+            if event == "unreadable":
+                self.stop()
+                raise ShimError(f"shim printed an event the harness cannot read: {message}")
             if event == "result":
                 # A server that gives up before listening (e.g. refuses its configuration).
                 self._result = parse_result(message)
@@ -223,15 +304,23 @@ class CommandSession:
             if event == "result":
                 self._result = parse_result(message)
                 return self._result
+            if event == "unreadable":
+                problem = f"shim printed an event the harness cannot read: {message}"
+                self._result = SutResult(Status.ERROR, detail=problem, problems=[problem])
+                return self._result
             self._eof = True
         self._result = self._exit_result(deadline)
         return self._result
 
     def stop(self) -> None:
-        """Terminate the whole process group; idempotent, never raises."""
+        """Terminate the whole process group and every descendant that left it;
+        idempotent, never raises, bounded (about 2 * KILL_GRACE + 2 * POLL_INTERVAL)
+        whatever the shim does. The request file (it holds keys) goes first."""
         if self._stopped:
             return
         self._stopped = True
+        with contextlib.suppress(Exception):
+            self.config_path.unlink(missing_ok=True)
         with contextlib.suppress(Exception):
             if self.process.poll() is None:
                 _signal_group(self.process.pid, signal.SIGTERM)
@@ -241,12 +330,18 @@ class CommandSession:
             _signal_group(self.process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(KILL_GRACE)
+        with contextlib.suppress(Exception):
+            # A descendant that called setsid is outside the group; it still holds our
+            # pipes or carries the request path in its environment.
+            for pid in escaped_processes(self._pipes, str(self.config_path)):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        self._closing.set()
         for thread in self._readers:
             thread.join(KILL_GRACE)
         for stream in (self.process.stdout, self.process.stderr):
             with contextlib.suppress(Exception):
                 stream.close()  # type: ignore[union-attr]
-        self.config_path.unlink(missing_ok=True)
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -290,6 +385,88 @@ class CommandSession:
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
+
+
+def _lines(fd: int, closing: threading.Event) -> Iterable[tuple[bytes, int]]:
+    """(line, its full length) from ``fd`` until EOF or ``closing``; a line is cut at
+    MAX_LINE bytes (the rest is read and counted, never kept)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    buffer = bytearray()
+    skipped = 0  # bytes of the current line beyond MAX_LINE
+    while not closing.is_set():
+        if not poller.poll(POLL_INTERVAL * 1000):
+            continue
+        try:
+            chunk = os.read(fd, READ_SIZE)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            break
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            piece = chunk[start : end + 1]
+            if skipped:
+                yield bytes(buffer), len(buffer) + skipped + len(piece)
+            else:
+                buffer += piece
+                yield bytes(buffer[:MAX_LINE]), len(buffer)
+            buffer.clear()
+            skipped = 0
+            start = end + 1
+        rest = chunk[start:]
+        room = MAX_LINE - len(buffer)
+        if len(rest) > room:
+            buffer += rest[: max(room, 0)]
+            skipped += len(rest) - max(room, 0)
+        else:
+            buffer += rest
+    if buffer or skipped:
+        yield bytes(buffer), len(buffer) + skipped
+
+
+def _too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a decoded JSON value nests deeper than ``limit`` (iterative: a hostile
+    value must not exhaust the stack of whoever walks it later, e.g. a report writer)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def escaped_processes(pipes: Sequence[int], marker: str) -> list[int]:
+    """Other processes holding one of our ``pipes`` (the shim's stdout/stderr, whose
+    write ends only the shim and its descendants ever had), or whose environment names
+    ``marker`` (M2MCONF_CONFIG=<request path>): a shim's descendants, wherever their
+    session. Linux /proc; empty elsewhere or when nothing can be read."""
+    inodes = set()
+    for fd in pipes:
+        with contextlib.suppress(OSError):
+            inodes.add(os.fstat(fd).st_ino)
+    wanted = {f"pipe:[{inode}]" for inode in inodes}
+    needle = f"M2MCONF_CONFIG={marker}".encode() + b"\0"
+    me = os.getpid()
+    found: list[int] = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        pid = int(entry.name)
+        with contextlib.suppress(OSError):
+            if needle in Path(f"/proc/{pid}/environ").read_bytes() + b"\0":
+                found.append(pid)
+                continue
+        with contextlib.suppress(OSError):
+            for fd_entry in os.scandir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd_entry.path) in wanted:
+                        found.append(pid)
+                        break
+    return found
 
 
 # --- parsing the shim's events ---------------------------------------------------------------
@@ -367,13 +544,15 @@ def parse_result(message: dict[str, Any]) -> SutResult:
     try:
         return _parse_result(message)
     except Exception as exc:  # a parser bug must not crash the case either
-        return SutResult(Status.ERROR, detail=f"shim result could not be read ({exc!r}): {message}")
+        problem = f"shim result could not be read ({exc!r}): {_cut(str(message), 400)}"
+        return SutResult(Status.ERROR, detail=problem, problems=[problem])
 
 
 def _parse_result(message: dict[str, Any]) -> SutResult:
     raw_status = message.get("status")
     if not isinstance(raw_status, str) or raw_status not in set(Status):
-        return SutResult(Status.ERROR, detail=f"shim result has an invalid status: {message}")
+        problem = f"shim result has an invalid status: {_cut(str(message), 400)}"
+        return SutResult(Status.ERROR, detail=problem, problems=[problem])
     problems: list[str] = []
     outcome = _Outcome(message, "", problems)
     result = SutResult(  # every field read before ``problems`` is looked at
@@ -388,6 +567,7 @@ def _parse_result(message: dict[str, Any]) -> SutResult:
     )
     if problems:
         result.status = Status.ERROR
+        result.problems = list(problems)
         result.detail = "; ".join(
             filter(None, [result.detail, "malformed shim result: " + "; ".join(problems)])
         )
@@ -484,7 +664,7 @@ class _Outcome:
                     code = -1
                 if 0 <= code <= 0xFFFF:
                     return code
-        self._bad("cipher_suite", f"unreadable {value!r} (a code such as \"0x00AE\" or a name)")
+        self._bad("cipher_suite", f'unreadable {value!r} (a code such as "0x00AE" or a name)')
         return None
 
     def keys(self) -> dict[str, str]:
@@ -503,9 +683,9 @@ class _Outcome:
         return keys
 
 
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2})+")
+
+
 def _is_hex(text: str) -> bool:
-    try:
-        bytes.fromhex(text)
-    except ValueError:
-        return False
-    return True
+    """A non-empty even run of hex digits: no blanks, no 0x, nothing bytes.fromhex forgives."""
+    return _HEX.fullmatch(text) is not None

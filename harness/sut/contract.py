@@ -157,12 +157,18 @@ class SutResult:
     keys: dict[str, str] = field(default_factory=dict)  # exporter label -> hex output
     detail: str = ""  # free text: why it refused, what failed
     legs: list[LegResult] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """What made the account unreadable as given (a malformed shim result, each problem
+    naming its field): such a result has status ERROR and the case cannot be judged on
+    it, so the checks make the verdict *error* (harness.checks.expect_account_matches_wire)."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         if self.cipher_suite is not None:
             data["cipher_suite"] = f"0x{self.cipher_suite:04X}"
         data["legs"] = [leg.to_json() for leg in self.legs]
+        if not self.problems:
+            del data["problems"]
         return data
 
     def legs_named(self, name: str) -> list[LegResult]:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.frameworks import FRAMEWORKS
-from harness.sut.contract import Framework, Role, Transport
+from harness.sut.contract import Address, Framework, Role, Transport
+from harness.sut.endpoint_adapter import parse_addresses
 from harness.sut.validation import (
     _MISSING,
     ProfileError,
@@ -47,11 +48,14 @@ __all__ = [
     "kpsa_key_problem",
     "load_profile",
     "parse_profile",
+    "read_toml",
     "reference_profile",
 ]
 
 ADAPTER_KINDS = ("reference", "command", "endpoint")
 TIMEOUT_MAX = 120.0
+MAX_TOML_DEPTH = 32  # tables and arrays inside each other: a profile needs 4
+ENDPOINT_ROLES = (Role.ENTITY_B, Role.MAF)  # the server roles an always-running SUT plays
 REFERENCE_PROFILE = Path(__file__).resolve().parent.parent / "data" / "reference-profile.toml"
 
 
@@ -70,7 +74,14 @@ class AdapterSpec:
     command: tuple[str, ...] = ()  # command adapter: program (resolved) and arguments
     ready_timeout: float = 5.0  # command adapter: bound for the shim's ready event
     host: str | None = None  # endpoint adapter: the SUT server's address
-    port: int | None = None
+    port: int | None = None  # endpoint adapter: the association endpoint's port (optional
+    #   when ``endpoints`` is given)
+    endpoints: Mapping[str, Address] = field(default_factory=dict)
+    """Endpoint adapter, ``[adapter.endpoints]``: every service the running SUT serves, by
+    the names of SutRequest.services (``association``, ``maf_handshake``, ...)."""
+    peers: Mapping[str, Address] = field(default_factory=dict)
+    """Endpoint adapter, ``[adapter.peers]``: where the SUT is configured to reach each
+    harness party, by role (``maf``, ...): the harness must run them there."""
 
     def __str__(self) -> str:
         return self.kind
@@ -148,6 +159,17 @@ class SutProfile:
 def load_profile(path: Path | str) -> SutProfile:
     """Read and validate a profile file. Raises OSError if unreadable, ProfileErrors if invalid."""
     path = Path(path)
+    return parse_profile(read_toml(path), path.resolve().parent, path=path)
+
+
+def read_toml(path: Path | str, max_depth: int = MAX_TOML_DEPTH) -> dict[str, Any]:
+    """A TOML file as a dict, or ProfileErrors naming the file and what is wrong: not
+    UTF-8, invalid TOML (with tomllib's line and column), or nested deeper than
+    ``max_depth`` (named by the dotted path where it goes too deep). tomllib is
+    recursive: ``x = [[[...]]]`` some 500 deep exhausts its stack, and a value under
+    that still crashes whoever walks it next (deepcopy, json.dumps of a request), so
+    depth is a validation error like any other. Raises OSError if unreadable."""
+    path = Path(path)
     data = path.read_bytes()
     try:
         parsed = tomllib.loads(data.decode("utf-8"))
@@ -156,7 +178,32 @@ def load_profile(path: Path | str) -> SutProfile:
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message ends with "(at line L, column C)".
         raise ProfileErrors([ProfileError(str(path), f"invalid TOML: {exc}")]) from exc
-    return parse_profile(parsed, path.resolve().parent, path=path)
+    except RecursionError as exc:
+        raise ProfileErrors(
+            [ProfileError(str(path), f"TOML nested too deeply to read (limit {max_depth} levels)")]
+        ) from exc
+    deep = _too_deep(parsed, max_depth)
+    if deep is not None:
+        raise ProfileErrors(
+            [ProfileError(deep, f"nested more than {max_depth} levels deep")], str(path)
+        )
+    return parsed
+
+
+def _too_deep(value: Any, limit: int) -> str | None:
+    """The dotted path of the first value nested deeper than ``limit``, or None (iterative)."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if depth > limit:
+            return where or "(top level)"
+        children = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in children:
+            at = f"{where}[{key}]" if isinstance(item, list) else f"{where}.{key}".lstrip(".")
+            stack.append((child, at, depth + 1))
+    return None
 
 
 def reference_profile() -> SutProfile:
@@ -218,7 +265,7 @@ class _Validator(Validator):
         per_kind = {
             "reference": (),
             "command": ("command", "ready_timeout"),
-            "endpoint": ("host", "port"),
+            "endpoint": ("host", "port", "endpoints", "peers"),
         }
         for key in t:
             if key not in per_kind[kind]:
@@ -236,18 +283,53 @@ class _Validator(Validator):
                 ready_timeout=self.number(t, "ready_timeout", "adapter", 5.0, TIMEOUT_MAX),
             )
         if kind == "endpoint":
-            host = self.string(t, "host", "adapter", required=False)
-            if host is not None and not is_host(host):
-                self.error("adapter.host", f"not an IP address or host name ({host!r})")
-            port = t.get("port", _MISSING)
-            if port is _MISSING:
-                self.error("adapter.port", "missing (the SUT server's TCP/UDP port)")
-                port = None
-            elif isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-                self.error("adapter.port", f"must be an integer 1..65535, not {port!r}")
-                port = None
-            return AdapterSpec(kind, host=host or (ixit.host if ixit else "127.0.0.1"), port=port)
+            return self.endpoint(t, ixit)
         return AdapterSpec(kind)
+
+    def endpoint(self, t: Mapping[str, Any], ixit: Ixit | None) -> AdapterSpec:
+        """``[adapter]`` of the endpoint adapter: ``host``, ``port`` (the association
+        endpoint) and the ``endpoints`` / ``peers`` tables (docs/adapter-contract.md);
+        ``port`` may be left out when ``endpoints`` names the services."""
+        host = self.string(t, "host", "adapter", required=False)
+        if host is not None and not is_host(host):
+            self.error("adapter.host", f"not an IP address or host name ({host!r})")
+            host = None
+        host = host or (ixit.host if ixit else "127.0.0.1")
+        tables: dict[str, dict[str, Address]] = {}
+        for key in ("endpoints", "peers"):
+            if key not in t:
+                tables[key] = {}
+                continue
+            addresses, errors = parse_addresses(t[key], host, f"adapter.{key}")
+            self.errors.extend(errors)
+            for name, address in addresses.items():
+                if not is_host(address.host):
+                    self.error(
+                        f"adapter.{key}.{name}.host",
+                        f"not an IP address or host name ({address.host!r})",
+                    )
+            tables[key] = addresses
+        port = t.get("port", _MISSING)
+        if port is _MISSING:
+            endpoints_invalid = any(e.field.startswith("adapter.endpoints") for e in self.errors)
+            if not tables["endpoints"] and not endpoints_invalid:
+                self.error(
+                    "adapter.port",
+                    "missing (the SUT server's TCP/UDP port, or [adapter.endpoints])",
+                )
+            port = None
+        elif isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            self.error("adapter.port", f"must be an integer 1..65535, not {port!r}")
+            port = None
+        elif "association" in tables["endpoints"]:
+            self.error("adapter.port", "given twice: here and as [adapter.endpoints] association")
+        return AdapterSpec(
+            "endpoint",
+            host=host,
+            port=port,
+            endpoints=tables["endpoints"],
+            peers=tables["peers"],
+        )
 
     def command(self, t: Mapping[str, Any]) -> tuple[str, ...]:
         value = t.get("command", _MISSING)
@@ -311,8 +393,11 @@ class _Validator(Validator):
                 self.error(
                     f"{w}.observation_channel", "the endpoint adapter has no observation channel"
                 )
-            for role in sorted(roles - {Role.ENTITY_B}):
-                self.error(f"{w}.roles", f"the endpoint adapter can only play entity_b, not {role}")
+            for role in sorted(roles - set(ENDPOINT_ROLES)):
+                self.error(
+                    f"{w}.roles",
+                    f"the endpoint adapter can only play {' or '.join(ENDPOINT_ROLES)}, not {role}",
+                )
         return Ics(roles, frameworks, transports, tuple(suites), ems, observation)
 
     def ixit(self, t: Mapping[str, Any], ics: Ics | None) -> Ixit:

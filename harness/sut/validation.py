@@ -167,7 +167,11 @@ class Validator:
         return value
 
     def hex_key(
-        self, table: Mapping[str, Any], key: str, where: str, octets: tuple[int, int],
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        where: str,
+        octets: tuple[int, int],
         required: bool = True,
     ) -> str | None:
         """A key given as hex (the contract's encoding for key material), lower-cased."""

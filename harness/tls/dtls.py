@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -331,6 +332,12 @@ class _Dtls(Connection):
     def _clock(self) -> float:
         return self._now if self._now is not None else 0.0
 
+    def _time(self) -> float:
+        """Trace entries carry wall-clock time, as over TLS and in the pcap: ``now`` is
+        the monotonic clock of the retransmission timers, which means nothing in a report
+        and cannot be compared with another party's events."""
+        return time.time()
+
     # -- records in --------------------------------------------------------------------
 
     def _tolerate_record_error(self, exc: ProtocolError) -> bool:
@@ -373,6 +380,12 @@ class _Dtls(Connection):
         super()._complete()
         if self.is_client:
             self._timer = None  # our last flight got its answer
+
+    def _check_server_hello_record(self, version: tuple[int, int]) -> None:
+        """Nothing to refuse: DTLS 1.0 and 1.2 records share one format, and RFC 6347
+        4.2.1 has a client read the record version before the ServerHello "solely" as
+        the packet format. From the ServerHello on, the record layer discards records of
+        any other version (RFC 6347 4.1, 4.1.2.7)."""
 
     def _client_version_refused(self, version: tuple[int, int]) -> bool:
         """DTLS versions count down: 0xFEFF is DTLS 1.0, older than 0xFEFD."""

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 
 from harness.tls import alerts
 from harness.tls.alerts import ProtocolError
+from harness.tls.messages import CLIENT_HELLO
 from harness.tls.record import (
     CONTENT_TYPES,
+    CT_HANDSHAKE,
     MAX_CIPHERTEXT,
     MAX_PLAINTEXT,
     Record,
@@ -35,6 +37,40 @@ DTLS_HEADER_LENGTH = 13
 MAX_SEQUENCE = (1 << 48) - 1
 WINDOW_SIZE = 64  # RFC 6347 section 4.1.2.6: at least 32, 64 preferred
 MAX_FUTURE_RECORDS = 16  # next-epoch records kept until the ChangeCipherSpec arrives
+
+
+def version_problem(
+    version: tuple[int, int], expected: tuple[int, int] | None, client_hello: bool = False
+) -> str | None:
+    """Why a DTLS record header's version is not acceptable, or None (then: discard the
+    record silently, RFC 6347 4.1.2.7).
+
+    Before the hellos fix the version, 0xFEFF and 0xFEFD are both valid: a DTLS 1.2 server
+    SHOULD send its HelloVerifyRequest as DTLS 1.0 (4.2.1) and clients commonly put DTLS
+    1.0 in their ClientHello record, the version there "solely" marking the packet format.
+    Afterwards every record carries the negotiated version, except a ClientHello the
+    client repeats (4.2.4): it was written before the client knew the version.
+    """
+    if expected is None or client_hello:
+        if version not in (DTLS10, DTLS12):
+            return f"record version {version[0]}.{version[1]} is neither DTLS 1.0 nor DTLS 1.2"
+        return None
+    if version != expected:
+        return (
+            f"record version {version[0]}.{version[1]} is not the negotiated "
+            f"{expected[0]}.{expected[1]} (RFC 6347 4.1)"
+        )
+    return None
+
+
+def _is_client_hello(raw: bytes) -> bool:
+    """An epoch-0 handshake record whose (first) fragment is a ClientHello."""
+    return (
+        raw[0] == CT_HANDSHAKE
+        and raw[3:5] == b"\x00\x00"
+        and len(raw) > DTLS_HEADER_LENGTH
+        and raw[DTLS_HEADER_LENGTH] == CLIENT_HELLO
+    )
 
 
 def sequence_input(epoch: int, seq: int) -> bytes:
@@ -94,6 +130,9 @@ class DtlsRecordLayer:
     records_discarded: int = 0
     discard_reasons: list[str] = field(default_factory=list)
     last_read_seq: int = 0  # record sequence number of the last record returned
+    # The version every received record must carry once the hellos agreed (RFC 6347 4.1);
+    # None before, when the DTLS 1.0 and 1.2 record formats are both accepted.
+    expected_version: tuple[int, int] | None = None
     read_seq: int = 0  # unused (implicit TLS counter); kept for interface compatibility
 
     def __post_init__(self) -> None:
@@ -207,8 +246,9 @@ class DtlsRecordLayer:
         if content_type not in CONTENT_TYPES:
             self.discard(f"unknown content type {content_type}")
             return None
-        if version[0] != 0xFE:
-            self.discard(f"record version {version[0]}.{version[1]} is not DTLS")
+        problem = version_problem(version, self.expected_version, _is_client_hello(raw))
+        if problem:
+            self.discard(problem)
             return None
         limit = MAX_CIPHERTEXT if self.read_state.encrypted else MAX_PLAINTEXT
         if len(fragment) > limit:

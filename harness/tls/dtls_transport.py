@@ -3,7 +3,8 @@
 The connection's retransmission timer is driven with real time here, but every wait is
 bounded by min(next_timeout, deadline), so nothing hangs. One datagram per ``recv``;
 the trace records the endpoints and every datagram. UDP has no "closed" signal: a peer
-that goes silent ends as "timeout", never "peer_closed".
+that goes silent ends as "timeout", never "peer_closed"; one that sends datagrams without
+end (valid or not) ends as "flooded" (harness.tls.transport.flood).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 
 from harness.tls.dtls import DtlsClientConnection, DtlsServerConnection, _Dtls
 from harness.tls.engine import ApplicationDataReceived
-from harness.tls.transport import Outcome, Until, _ended, _outcome
+from harness.tls.transport import Outcome, Until, _ended, _flooded, _outcome, flood
 
 MAX_DATAGRAM = 65535
 MIN_WAIT = 0.001
@@ -46,6 +47,7 @@ def drive_dtls(
     sent_app = False
     quiet_since: float | None = None
     heard = False
+    started = time.monotonic()
     while True:
         if peer is not None:
             _flush(conn, sock, peer)
@@ -107,6 +109,8 @@ def drive_dtls(
         for event in conn.receive(data, now=time.monotonic()):
             if isinstance(event, ApplicationDataReceived):
                 received += event.data
+        if not conn.closed and (reason := flood(conn.trace, started)) is not None:
+            return _flooded(conn, reason, bytes(received))
 
 
 def run_dtls_client(

@@ -135,6 +135,10 @@ class ServerConfig:
     unknown_identity: UnknownIdentity = "alert"
     faults: Faults = field(default_factory=Faults)
     rng: Callable[[int], bytes] = os.urandom
+    # Called once the client's Finished is verified, before our final flight is handed
+    # to the socket layer: a server that derives keys from the handshake (a MAF storing
+    # Kc) holds them before the client can know the handshake completed and use them.
+    on_established: Callable[[Connection], None] | None = None
 
     def lookup(self, identity: bytes) -> bytes | None:
         if callable(self.psk_lookup):
@@ -230,6 +234,7 @@ class Connection:
         self._events: list[Event] = []
         self._peer_read_state: RecordProtection | None = None
         self._kx: KeyExchange | None = None  # the negotiated suite's key exchange
+        self._record_version: tuple[int, int] | None = None  # of the record being handled
 
     # -- public sans-IO interface ----------------------------------------------------------
 
@@ -295,6 +300,7 @@ class Connection:
     # -- records in ---------------------------------------------------------------------
 
     def _handle_record(self, record: Record) -> None:
+        self._record_version = record.version  # the hello checks compare it
         if record.content_type == CT_HANDSHAKE:
             for message in self.framing.feed(record.fragment):
                 self._trace_received_handshake(message)
@@ -738,6 +744,7 @@ class ClientConnection(Connection):
                 alerts.PROTOCOL_VERSION,
                 f"ServerHello version {hello.version[0]}.{hello.version[1]}",
             )
+        self._check_server_hello_record(hello.version)
         suite = hello.cipher_suites[0]
         if suite not in self.offered_suites or suite not in SUITES:
             raise ProtocolError(
@@ -765,11 +772,25 @@ class ClientConnection(Connection):
                     alerts.DECODE_ERROR, "extended_master_secret extension is not empty"
                 )
         self.transcript.append(message.transcript_bytes)
+        if self.faults.hello_version is None:
+            self.records.expected_version = hello.version
         self.server_random = hello.random
         self.negotiated_suite = suite
         self._kx = key_exchange_for(self.suite)(self.rng)
         self.extended_master_secret = hello.extension(EXT_EXTENDED_MASTER_SECRET) is not None
         self.state = "wait_ske_or_shd"
+
+    def _check_server_hello_record(self, version: tuple[int, int]) -> None:
+        """The record carrying the ServerHello already carries the version it selects:
+        the server knows it when it writes the record (RFC 5246 6.2.1; the leniency of
+        Appendix E.1 is for the ClientHello only). DTLS discards such records instead."""
+        carried = self._record_version
+        if self.faults.hello_version is None and carried is not None and carried != version:
+            raise ProtocolError(
+                alerts.PROTOCOL_VERSION,
+                f"ServerHello record version {carried[0]}.{carried[1]} is not the "
+                f"{version[0]}.{version[1]} it selects (RFC 5246 6.2.1)",
+            )
 
     def _on_server_key_exchange(self, message: HandshakeMessage) -> None:
         assert self._kx is not None
@@ -827,6 +848,7 @@ class ServerConnection(Connection):
         self.config = config
         self.server_name: str | None = None
         self.identity_known: bool | None = None
+        self._chosen_version: tuple[int, int] | None = None  # enforced from the CKE on
         self.state = "wait_client_hello"
 
     def start(self, now: float | None = None) -> None:
@@ -898,6 +920,8 @@ class ServerConnection(Connection):
             return
         if self.peer_finished_ok:
             self._complete()
+            if self.config.on_established is not None:
+                self.config.on_established(self)
         else:
             self.state = "finished_sent_unverified"
 
@@ -907,6 +931,11 @@ class ServerConnection(Connection):
         self.server_name = hello.server_name
         self.client_random = hello.random
         f = self.faults
+        if not hello.cipher_suites or not hello.compression_methods:
+            # RFC 5246 7.4.1.2: cipher_suites<2..2^16-2>, compression_methods<1..2^8-1>;
+            # a vector below its minimum length does not decode (7.2.2 decode_error).
+            empty = "cipher_suites" if not hello.cipher_suites else "compression_methods"
+            raise ProtocolError(alerts.DECODE_ERROR, f"ClientHello with an empty {empty} vector")
         if self._client_version_refused(hello.version):
             raise ProtocolError(
                 alerts.PROTOCOL_VERSION,
@@ -945,6 +974,11 @@ class ServerConnection(Connection):
         # A peer that accepted another version must see it in the record headers too,
         # or it refuses for the record version and the test learns nothing.
         self.records.version = version
+        # Every client record after the client has read this ServerHello carries the
+        # version we chose (RFC 5246 6.2.1). The client may answer earlier flight faults
+        # with an alert before it read the ServerHello, so the check starts with its
+        # ClientKeyExchange. Under a version fault the SUT's alert is the observation.
+        self._chosen_version = None if f.hello_version is not None else version
         server_hello = Hello(
             version, self.server_random, b"", [suite], [0], extensions, bool(extensions)
         )
@@ -998,6 +1032,14 @@ class ServerConnection(Connection):
                 alerts.INTERNAL_ERROR,
                 f"no implementation of suite 0x{self.negotiated_suite or 0:04X}",
             )
+        chosen, carried = self._chosen_version, self._record_version
+        if chosen is not None and carried is not None and carried != chosen:
+            raise ProtocolError(
+                alerts.PROTOCOL_VERSION,
+                f"ClientKeyExchange record version {carried[0]}.{carried[1]} is not the "
+                f"negotiated {chosen[0]}.{chosen[1]} (RFC 5246 6.2.1)",
+            )
+        self.records.expected_version = chosen
         cke = kx.decode_client_key_exchange(message.body)
         self.psk_identity = cke.psk_identity
         f = self.faults

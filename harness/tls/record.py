@@ -200,6 +200,27 @@ def make_protection(
     return CbcHmacProtection(mac_key, enc_key, suite.mac.lower(), rng)
 
 
+def version_problem(version: tuple[int, int], expected: tuple[int, int] | None) -> str | None:
+    """Why a TLS record header's version is not acceptable, or None.
+
+    Before the hellos have fixed the version, RFC 5246 Appendix E.1 makes a server accept
+    any {03,XX} (old clients put {03,00} or their lowest version in the ClientHello
+    record); afterwards every record carries the negotiated version (6.2.1). RFC 5246
+    names no alert for a wrong record version; protocol_version is the one 7.2.2 gives
+    for a version the peer cannot use (and what OpenSSL and GnuTLS send).
+    """
+    if expected is None:
+        if version[0] != 3:
+            return f"record version {version[0]}.{version[1]} is not TLS ({{03,XX}})"
+        return None
+    if version != expected:
+        return (
+            f"record version {version[0]}.{version[1]} is not the negotiated "
+            f"{expected[0]}.{expected[1]} (RFC 5246 6.2.1)"
+        )
+    return None
+
+
 @dataclass
 class Record:
     content_type: int
@@ -223,6 +244,9 @@ class TlsRecordLayer:
         self.read_seq = 0
         self.write_seq = 0
         self.version = TLS12
+        # The version every received record must carry once the hellos agreed on one
+        # (RFC 5246 6.2.1); None before that, when any {03,XX} is accepted (Appendix E.1).
+        self.expected_version: tuple[int, int] | None = None
         self._buffer = b""
 
     def activate_write(self) -> None:
@@ -287,10 +311,9 @@ class TlsRecordLayer:
             raise ProtocolError(
                 alerts.UNEXPECTED_MESSAGE, f"unknown record content type {content_type}"
             )
-        if version[0] != 3:
-            raise ProtocolError(
-                alerts.PROTOCOL_VERSION, f"record version {version[0]}.{version[1]}"
-            )
+        problem = version_problem(version, self.expected_version)
+        if problem:
+            raise ProtocolError(alerts.PROTOCOL_VERSION, problem)
         limit = MAX_CIPHERTEXT if self.read_state.encrypted else MAX_PLAINTEXT
         if length > limit:
             raise ProtocolError(alerts.RECORD_OVERFLOW, f"record length {length} exceeds {limit}")

@@ -2,10 +2,16 @@
 
 Every wait is bounded by a deadline; the trace records the endpoints and every wire
 chunk. The ``Outcome`` says how the run ended, in the words a verdict needs.
+
+Memory is bounded too: a peer that sends without end (records the engine may ignore,
+such as HelloRequest or warning alerts, or random datagrams) is cut off once it has
+sent more than any conformant exchange could (:func:`flood`), and the run ends as
+``flooded``: a fail that names the flood, never "silent".
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import socket
 import time
@@ -19,6 +25,7 @@ from harness.tls.engine import (
     Connection,
     ServerConnection,
 )
+from harness.tls.trace import Trace
 
 OutcomeKind = Literal[
     "established",
@@ -28,9 +35,17 @@ OutcomeKind = Literal[
     "timeout",
     "closed",
     "not_connected",
+    "flooded",
 ]
 Until = Literal["established", "closed", "quiet"]
 RECV_SIZE = 65536
+
+# Flood bounds, per connection: what the peer may send before the run is cut off. A PSK
+# handshake with the probe's echo is about 15 messages and 2 kB (DTLS with every fault
+# the suite injects: some 60 datagrams), so these leave room for any conformant peer.
+FLOOD_MESSAGES = 1000  # records/handshake messages received
+FLOOD_BYTES = 1 << 20  # bytes received
+FLOOD_DATAGRAMS = 1000  # datagrams received (DTLS; random ones decode to no message)
 
 
 @dataclass
@@ -80,6 +95,32 @@ def _outcome(conn: Connection, kind: OutcomeKind | None, reason: str, data: byte
     return Outcome(kind, reason, conn.alert_received or conn.alert_sent, data, conn)
 
 
+def flood(trace: Trace, started: float) -> str | None:
+    """Why what the peer sent so far is a flood (the reason, naming the amounts and the
+    bound), or None. ``started``: time.monotonic() at the start of the run."""
+    took = time.monotonic() - started
+    if trace.received_messages > FLOOD_MESSAGES:
+        amount, bound = f"{trace.received_messages} messages", f"{FLOOD_MESSAGES} messages"
+    elif trace.received_bytes > FLOOD_BYTES:
+        amount, bound = f"{trace.received_bytes} bytes", f"{FLOOD_BYTES} bytes"
+    elif trace.transport == "dtls" and trace.received_chunks > FLOOD_DATAGRAMS:
+        amount, bound = f"{trace.received_chunks} datagrams", f"{FLOOD_DATAGRAMS} datagrams"
+    else:
+        return None
+    types = collections.Counter(
+        m.type for m in trace.messages if m.direction == "received" and m.layer != "trace"
+    )
+    common = ", ".join(f"{name} x{n}" for name, n in types.most_common(3)) or "undecodable data"
+    return (
+        f"the SUT flooded the harness: {amount} ({trace.received_bytes} bytes) in {took:.2f} s, "
+        f"more than any conformant exchange needs (bound {bound}); most kept: {common}"
+    )
+
+
+def _flooded(conn: Connection, reason: str, data: bytes) -> Outcome:
+    return Outcome("flooded", f"{reason}; cut off in state {conn.state}", None, data, conn)
+
+
 def _ended(conn: Connection, until: Until, received: bytearray) -> Outcome | None:
     """The outcome if the run is over before the next wait (TLS and DTLS alike): the
     connection closed, or the handshake completed and ``until`` asks no more."""
@@ -117,6 +158,7 @@ def drive(
     received = bytearray()
     sent_app = False
     quiet_since: float | None = None
+    started = time.monotonic()
     try:
         while True:
             flush(conn, sock)
@@ -177,6 +219,8 @@ def drive(
             for event in conn.receive(data, now=time.time()):
                 if isinstance(event, ApplicationDataReceived):
                     received += event.data
+            if not conn.closed and (reason := flood(conn.trace, started)) is not None:
+                return _flooded(conn, reason, bytes(received))
     except (ConnectionResetError, BrokenPipeError) as exc:
         return _outcome(
             conn,

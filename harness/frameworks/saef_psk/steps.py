@@ -7,6 +7,7 @@ harness peer is given the matching (or deliberately wrong) credentials.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from pytest_bdd import given, parsers, then, when
 
@@ -14,7 +15,8 @@ from harness import checks
 from harness.frameworks.saef_psk.association import run_association
 from harness.observations import PeerPlan
 from harness.plugin import Case
-from harness.sut.contract import Role
+from harness.spec_profile import SpecProfile
+from harness.sut.contract import Role, Transport
 from harness.verdict import HarnessError, Inconclusive
 from steps.common_steps import CONNECTION_EXPORTER, declared_suites, exchange, plan
 
@@ -24,6 +26,9 @@ def run_handshake(case: Case) -> None:
     exchange = run_association(case, plan(case), exports=[CONNECTION_EXPORTER])
     case.state["exchange"] = exchange
     case.observe(f"harness saw: {exchange.ending.describe()}")
+    # Whatever the purpose: a flood fails it, and so does an account the wire contradicts.
+    checks.expect_no_flood(exchange)
+    case.observe(checks.expect_account_matches_wire(exchange))
 
 
 def ixit_section(case: Case, role: Role) -> dict:
@@ -118,12 +123,22 @@ def unknown_identity(case: Case, number: int) -> None:
     p.psk = bytes.fromhex(entity["kpsaKey"])
 
 
-MALFORMED_IDENTITIES = {
-    "empty": lambda kpsa_id: b"",
-    "of authorized entity 1 followed by NUL": lambda kpsa_id: kpsa_id + b"\x00",
-    "of authorized entity 1 with a suffix": lambda kpsa_id: kpsa_id + b"x",
-    "of authorized entity 1 in upper case": lambda kpsa_id: kpsa_id.upper(),
-    "of invalid UTF-8": lambda kpsa_id: b"\xff\xfe" + kpsa_id,
+def _upper_case(kpsa_id: bytes, spec: SpecProfile) -> bytes:
+    """The KpsaId in upper case, as far as an Entity B must tell it from the KpsaId: the
+    FQDN after '@' is a DNS name, which B may compare ignoring case (S-10), so by default
+    only the relative part changes; with kpsaid_match='exact' the whole KpsaId does."""
+    relative, at, fqdn = kpsa_id.rpartition(b"@")
+    if spec.kpsaid_match == "exact" or not at:
+        return kpsa_id.upper()
+    return relative.upper() + at + fqdn
+
+
+MALFORMED_IDENTITIES: dict[str, Callable[[bytes, SpecProfile], bytes]] = {
+    "empty": lambda kpsa_id, spec: b"",
+    "of authorized entity 1 followed by NUL": lambda kpsa_id, spec: kpsa_id + b"\x00",
+    "of authorized entity 1 with a suffix": lambda kpsa_id, spec: kpsa_id + b"x",
+    "of authorized entity 1 in upper case": _upper_case,
+    "of invalid UTF-8": lambda kpsa_id, spec: b"\xff\xfe" + kpsa_id,
 }
 
 
@@ -136,10 +151,30 @@ def malformed_identity(case: Case, identity: str, number: int) -> None:
     entity = authorized_entity(case, number)
     kpsa_id = entity["kpsaId"].encode()
     p = plan(case)
-    p.psk_identity = MALFORMED_IDENTITIES[identity](kpsa_id)
+    p.psk_identity = MALFORMED_IDENTITIES[identity](kpsa_id, case.spec)
     if p.psk_identity == kpsa_id:
-        raise Inconclusive(f"the variant {identity!r} equals the configured KpsaId {kpsa_id!r}")
+        why = ""
+        if identity.endswith("in upper case") and case.spec.kpsaid_match != "exact":
+            why = (
+                ": its relative part has no letter, and an Entity B may compare the FQDN "
+                f"ignoring case ({case.spec.describe('kpsaid_match')})"
+            )
+        raise Inconclusive(
+            f"the variant {identity!r} equals the configured KpsaId {kpsa_id!r}{why}"
+        )
     p.psk = bytes.fromhex(entity["kpsaKey"])
+
+
+# RFC 4279 section 2 lets Entity B handle an unknown psk_identity as a wrong key; over
+# DTLS it then discards the harness's Finished in silence (S-08 decides whether that counts).
+IDENTITY_DISCARD = ", or over DTLS by discarding the harness's Finished"
+
+
+@then(parsers.parse("the SUT refuses the psk_identity with a fatal alert among {alerts}"))
+def refuses_identity(case: Case, alerts: str) -> None:
+    dtls = alerts.endswith(IDENTITY_DISCARD) and case.transport is Transport.DTLS
+    accepted = [a.strip() for a in alerts.removesuffix(IDENTITY_DISCARD).split(",")]
+    case.observe(checks.expect_identity_refusal(exchange(case), accepted, case.spec, dtls=dtls))
 
 
 @given(parsers.parse('the harness sends the psk_identity_hint "{hint}"'))
@@ -153,12 +188,6 @@ def binds_ida(case: Case, number: int) -> None:
     case.observe(
         checks.expect_bound_identity(exchange(case), ida, f"the IdA of authorized entity {number}")
     )
-
-
-@then("the SUT binds the association to the configured IdB")
-def binds_idb(case: Case) -> None:
-    idb = case.state["request_configuration"]["otherEntityIdentifier"]
-    case.observe(checks.expect_bound_identity(exchange(case), idb, "the configured IdB"))
 
 
 @then("the psk_identity in the ClientKeyExchange equals the configured KpsaId")

@@ -67,7 +67,17 @@ class EntityA(Party):
         for _round in range(self.request.legs_expected("association")):
             stored = held is not None
             if held is None and (held := self._maf_handshake(config, maf, legs)) is None:
-                break
+                # No Kc: no association (SAEF-MAF-11); only a mutant contacts B anyway.
+                credential = self.faults.credential_without_kc(
+                    config.master_credential_id, config.master_credential
+                )
+                if credential is None:
+                    break
+                leg = self._handshake_b(config, entity_b, *credential)
+                legs.append(leg)
+                if leg.status in (Status.TIMEOUT, Status.ERROR):
+                    break
+                continue
             leg = self._associate(config, entity_b, held)
             legs.append(leg)
             if leg.status is Status.REFUSED and stored:
@@ -86,20 +96,19 @@ class EntityA(Party):
     def _maf_handshake(
         self, config: EntityAConfig, maf: Address, legs: list[LegResult]
     ) -> HeldKc | None:
+        km_id = self.faults.maf_psk_identity(config.master_credential_id)
         handshake = self.client_handshake(
             maf,
             dtls=self.dtls,
             suites=self._suites(),
-            psk_identity=config.master_credential_id,
+            psk_identity=km_id,
             psk=config.master_credential,
             server_name=config.maf_identifier,
             datagram=config.datagram,
         )
         try:
             if not handshake.established:
-                legs.append(
-                    handshake.leg("maf_handshake", "maf", psk_identity=config.master_credential_id)
-                )
+                legs.append(handshake.leg("maf_handshake", "maf", psk_identity=km_id))
                 return None
             material = connection_export(handshake, self.faults)
             _relative_id, relative, kc = form_kc(material, self.faults)
@@ -108,7 +117,7 @@ class EntityA(Party):
                 handshake.leg(
                     "maf_handshake",
                     "maf",
-                    psk_identity=config.master_credential_id,
+                    psk_identity=km_id,
                     peer_identity=config.maf_identifier,
                     keys={CONNECTION_LABEL: material.hex()},
                     fields={"kcId": kc_id},
@@ -120,21 +129,35 @@ class EntityA(Party):
 
     def _associate(self, config: EntityAConfig, entity_b: Address, held: HeldKc) -> LegResult:
         psk_identity = self.faults.association_identity(held.kc_id, config.master_credential_id)
+        return self._handshake_b(config, entity_b, psk_identity, held.kc, kc_id=held.kc_id)
+
+    def _handshake_b(
+        self,
+        config: EntityAConfig,
+        entity_b: Address,
+        psk_identity: str,
+        psk: bytes,
+        *,
+        kc_id: str | None = None,
+    ) -> LegResult:
+        """One association handshake towards B; ``kc_id`` is None only when a mutant
+        associates without a Kc (the leg then carries no kcId)."""
         handshake = self.client_handshake(
             entity_b,
             dtls=self.dtls,
             suites=self._suites(),
             psk_identity=psk_identity,
-            psk=held.kc,
+            psk=psk,
             server_name=config.other_host_name,
             datagram=config.datagram,
         )
         try:
-            leg = handshake.leg(
-                "association", "entity_b", psk_identity=psk_identity, fields={"kcId": held.kc_id}
-            )
+            fields = {} if kc_id is None else {"kcId": kc_id}
+            leg = handshake.leg("association", "entity_b", psk_identity=psk_identity, fields=fields)
             if handshake.established:
-                leg.peer_identity = config.other_entity_id
+                leg.peer_identity = self.faults.a_bound_identity(
+                    config.other_entity_id, config.maf_identifier
+                )
                 leg.keys = exports(handshake.connection, self.request.exports)
             return leg
         finally:

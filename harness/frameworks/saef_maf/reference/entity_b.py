@@ -93,8 +93,12 @@ class EntityB(Party):
         legs: list[LegResult] = []
         for _attempt in range(self.request.legs_expected("association")):
             leg = self._serve(self.config, self._listener, legs)
+            outcome = leg.status
+            claimed = self.faults.b_reported_status(outcome)  # only a mutant changes it
+            if claimed is not outcome:
+                leg.status, leg.alert = claimed, None
             legs.append(leg)
-            if leg.status in (Status.TIMEOUT, Status.ERROR) and self.deadline.expired:
+            if outcome in (Status.TIMEOUT, Status.ERROR) and self.deadline.expired:
                 break
         associations = [leg for leg in legs if leg.name == "association"]
         if not associations:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from harness.frameworks.saef_maf.reference.config import AuthorizedEntity
+from harness.sut.contract import Status
 
 CONNECTION_LABEL = "EXPORTER-oneM2M-Connection"
 BOOTSTRAP_LABEL = "EXPORTER-oneM2M-Bootstrap"
@@ -49,6 +50,10 @@ class MafFault:
         return relative_id.hex()
 
     # --- Entity A ---
+    def maf_psk_identity(self, km_id: str) -> str:
+        """The psk_identity A sends in the MAF handshake: its KmID (SAEF-MAF-09)."""
+        return km_id
+
     def form_kc_id(self, relative: str, maf_fqdn: str, b_host_name: str | None) -> str:
         """KcID = hexBinary(RelativeKcID) "@" MAF-FQDN (TS-0003 10.3.5)."""
         return f"{relative}@{maf_fqdn}"
@@ -60,6 +65,15 @@ class MafFault:
     def renew_on_refusal(self) -> bool:
         """Whether A runs a fresh MAF handshake when B refuses a stored Kc (SAEF-MAF-27)."""
         return True
+
+    def a_bound_identity(self, other_entity_id: str, maf_identifier: str) -> str:
+        """The identity A binds an association to: the configured IdB (SAEF-MAF-07/23)."""
+        return other_entity_id
+
+    def credential_without_kc(self, km_id: str, km: bytes) -> tuple[str, bytes] | None:
+        """(psk_identity, psk) A uses towards B when its MAF handshake failed (None: A
+        holds no Kc, so it does not contact B: SAEF-MAF-11)."""
+        return None
 
     # --- the MAF ---
     def unknown_master_credential_id(
@@ -74,6 +88,11 @@ class MafFault:
 
     def maf_checks_expiry(self) -> bool:
         """Whether the MAF answers 404 for an expired Kc."""
+        return True
+
+    def maf_sends_entity_id(self) -> bool:
+        """Whether the MAF's answer carries sourceEntityID when it holds A's CSE-ID/AE-ID
+        (SAEF-MAF-19)."""
         return True
 
     # --- Entity B ---
@@ -92,6 +111,10 @@ class MafFault:
     def key_without_retrieval(self, kc_id: str, last: RetrievedKey | None) -> RetrievedKey | None:
         """A key B uses for ``kc_id`` without asking the MAF (None: retrieve it)."""
         return None
+
+    def b_reported_status(self, status: Status) -> Status:
+        """The status B reports for an association leg it served: the one it had."""
+        return status
 
 
 class WrongExporterLabel(MafFault):
@@ -293,6 +316,78 @@ class ASendsKmIdToB(MafFault):
         return km_id
 
 
+class ABindsWrongIdentity(MafFault):
+    """Entity A binds its associations to the MAF's identifier (mafIdentifier) instead of
+    the configured IdB (otherEntityIdentifier), and reports that as their peer_identity.
+
+    Breaks SAEF-MAF-07 and SAEF-MAF-23 (A binds the association to IdB).
+    """
+
+    name = "a_binds_wrong_identity"
+    requirements = ("SAEF-MAF-07", "SAEF-MAF-23")
+
+    def a_bound_identity(self, other_entity_id: str, maf_identifier: str) -> str:
+        return maf_identifier
+
+
+class AContactsBWithoutKc(MafFault):
+    """When its MAF handshake fails, Entity A still runs that round's association with
+    Entity B, presenting its KmID as psk_identity and Km as psk, instead of giving up.
+
+    Breaks SAEF-MAF-11 (with a wrong Km there is no Kc, so there must be no association).
+    """
+
+    name = "a_contacts_b_without_kc"
+    requirements = ("SAEF-MAF-11",)
+
+    def credential_without_kc(self, km_id: str, km: bytes) -> tuple[str, bytes] | None:
+        return km_id, km
+
+
+class BClaimsEstablished(MafFault):
+    """Entity B reports every association leg it served, and so its top-level status, as
+    established, even when the handshake failed.
+
+    Breaks SAEF-MAF-21 as observed (B claims associations that never had a common Kc):
+    the observation channel lies, and only a comparison with the wire shows it.
+    """
+
+    name = "b_claims_established"
+    requirements = ("SAEF-MAF-21",)
+
+    def b_reported_status(self, status: Status) -> Status:
+        return Status.ESTABLISHED
+
+
+class MafOmitsEntityId(MafFault):
+    """The MAF leaves the sourceEntityID field out of its key-retrieval answer even when
+    it holds Entity A's CSE-ID/AE-ID (thisEntityIdentifier).
+
+    Breaks SAEF-MAF-19 (the MAF provides A's CSE-ID/AE-ID to B when it has it).
+    """
+
+    name = "maf_omits_entity_id"
+    requirements = ("SAEF-MAF-19",)
+
+    def maf_sends_entity_id(self) -> bool:
+        return False
+
+
+class AWrongKmId(MafFault):
+    """Entity A sends its KmID with its last character changed as psk_identity in the MAF
+    handshake (it still uses the right Km).
+
+    Breaks SAEF-MAF-09 (psk_identity = the KmID of the Km provisioned with the MAF).
+    """
+
+    name = "a_wrong_kmid"
+    requirements = ("SAEF-MAF-09", "SAEF-MAF-10")
+
+    def maf_psk_identity(self, km_id: str) -> str:
+        last = "0" if km_id[-1:] != "0" else "1"
+        return km_id[:-1] + last
+
+
 FAULT_CLASSES: dict[str, type[MafFault]] = {
     cls.name: cls
     for cls in (
@@ -310,6 +405,11 @@ FAULT_CLASSES: dict[str, type[MafFault]] = {
         BTrustsAnyMaf,
         AReusesExpiredKc,
         ASendsKmIdToB,
+        ABindsWrongIdentity,
+        AContactsBWithoutKc,
+        BClaimsEstablished,
+        MafOmitsEntityId,
+        AWrongKmId,
     )
 }
 
@@ -355,6 +455,23 @@ class FaultSet(MafFault):
     def renew_on_refusal(self) -> bool:
         return all(fault.renew_on_refusal() for fault in self._faults)
 
+    def a_bound_identity(self, other_entity_id: str, maf_identifier: str) -> str:
+        for fault in self._faults:
+            other_entity_id = fault.a_bound_identity(other_entity_id, maf_identifier)
+        return other_entity_id
+
+    def maf_psk_identity(self, km_id: str) -> str:
+        for fault in self._faults:
+            km_id = fault.maf_psk_identity(km_id)
+        return km_id
+
+    def credential_without_kc(self, km_id: str, km: bytes) -> tuple[str, bytes] | None:
+        for fault in self._faults:
+            credential = fault.credential_without_kc(km_id, km)
+            if credential is not None:
+                return credential
+        return None
+
     def unknown_master_credential_id(
         self, psk_identity: bytes, authorized: tuple[AuthorizedEntity, ...]
     ) -> AuthorizedEntity | None:
@@ -369,6 +486,9 @@ class FaultSet(MafFault):
 
     def maf_checks_expiry(self) -> bool:
         return all(fault.maf_checks_expiry() for fault in self._faults)
+
+    def maf_sends_entity_id(self) -> bool:
+        return all(fault.maf_sends_entity_id() for fault in self._faults)
 
     def trusts_maf(self, fqdn: str, trusted: str) -> bool:
         return MafFault().trusts_maf(fqdn, trusted) or any(
@@ -389,3 +509,8 @@ class FaultSet(MafFault):
             if key is not None:
                 return key
         return None
+
+    def b_reported_status(self, status: Status) -> Status:
+        for fault in self._faults:
+            status = fault.b_reported_status(status)
+        return status

@@ -329,7 +329,7 @@ class Maf(Party):
             "labels": [],
             "adminFQDN": config.maf_identifier,
         }
-        if issued.entity_id:
+        if issued.entity_id and self.faults.maf_sends_entity_id():  # SAEF-MAF-19
             answer["sourceEntityID"] = issued.entity_id
         return Answer(200, answer, relative, expiration)
 
