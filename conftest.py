@@ -29,6 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _register_tag_markers(config)
     if config.pluginmanager.has_plugin(PLUGIN_NAME):
         return  # m2mconf run registered its own, with progress display and catalogue
     config.pluginmanager.register(_LazyCampaign(config), PLUGIN_NAME)
@@ -49,13 +50,30 @@ class _LazyCampaign(CampaignPlugin):
         )
 
 
+def _register_tag_markers(config: pytest.Config) -> None:
+    """Register every feature-file tag's markers (harness.markers), so ``pytest -m
+    SAEF_PSK_13`` selects and ``--strict-markers`` passes."""
+    from harness.markers import feature_tags, marker_lines
+    from harness.scenario_tree import FEATURES_DIR
+
+    for line in marker_lines(feature_tags(FEATURES_DIR)):
+        config.addinivalue_line("markers", line)
+
+
 def pytest_bdd_apply_tag(tag: str, function: object) -> bool:
-    """Keep Gherkin tags as metadata instead of pytest markers (TP ids contain '/')."""
+    """Keep Gherkin tags as metadata (the campaign reads TP ids and requirement IDs from
+    them) and also apply them as pytest markers for plain-pytest users: the sanitised
+    name (``tp_SAEF_PSK_B_05``, ``SAEF_PSK_13``) and, for TP ids and requirement IDs,
+    the tag itself (see harness.markers)."""
+    from harness.markers import marker_names
+
     tags = getattr(function, "m2m_tags", None)
     if tags is None:
         tags = set()
         function.m2m_tags = tags  # type: ignore[attr-defined]
     tags.add(tag)
+    for name in marker_names(tag):
+        getattr(pytest.mark, name)(function)
     return True
 
 

@@ -10,22 +10,20 @@ from __future__ import annotations
 import importlib.util
 import os
 import shlex
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness import interrupt
 from harness.plugin import CampaignPlugin
 from harness.results import CampaignResult
+from harness.scenario_tree import FEATURES_DIR, ROOT, STEPS_DIR  # also imported from here
 from harness.spec_profile import SpecProfile, SpecProfileError
+from harness.sut.command_adapter import stop_live_sessions
 from harness.testpurpose import TestPurposeInfo
 from harness.verdict import HarnessError
-
-ROOT = Path(__file__).resolve().parent.parent
-STEPS_DIR = ROOT / "steps"
-FEATURES_DIR = ROOT / "features"
 
 
 class ConfigError(ValueError):
@@ -40,7 +38,7 @@ class CampaignOptions:
     report_dir: Path = Path("reports/latest")
     spec_profile: Path | None = None
     progress: Any = None
-    allure: bool = True
+    allure: bool = True  # for the caller writing the reports: include allure-results/
     workers: int = 1  # >1: pytest-xdist workers, merged into one result (same reports)
 
 
@@ -66,6 +64,44 @@ def load_campaign_inputs(
     except ValueError as exc:
         raise ConfigError(f"--fault: {exc}") from exc
     return profile, spec, adapter
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What ``--select`` expressions pick from the feature files, before anything runs."""
+
+    expressions: tuple[str, ...]
+    purposes: tuple[TestPurposeInfo, ...]  # the selected purposes, in file order
+    unmatched: tuple[str, ...]  # expressions that select no purpose at all
+
+    @property
+    def empty(self) -> bool:
+        """Expressions were given and none of them selects anything."""
+        return bool(self.expressions) and not self.purposes
+
+    def describe_unmatched(self) -> str:
+        return "; ".join(f"--select {e!r} matches no test purpose" for e in self.unmatched)
+
+
+def select_purposes(
+    expressions: list[str] | tuple[str, ...], purposes: list[TestPurposeInfo] | None = None
+) -> Selection:
+    """The purposes ``expressions`` select among ``purposes`` (default: the feature
+    files'; all when there is no expression), and which expressions select nothing
+    (each is worth a warning: a typo hides a purpose)."""
+    purposes = list_test_purposes() if purposes is None else purposes
+    chosen = tuple(p for p in purposes if p.matches(list(expressions)))
+    unmatched = tuple(e for e in expressions if not any(p.matches_expression(e) for p in purposes))
+    return Selection(tuple(expressions), chosen, unmatched)
+
+
+def check_selection(expressions: list[str] | tuple[str, ...]) -> Selection:
+    """:func:`select_purposes`, raising ConfigError when the expressions select nothing
+    (checked before a campaign touches its report directory)."""
+    selection = select_purposes(expressions)
+    if selection.empty:
+        raise ConfigError(selection.describe_unmatched())
+    return selection
 
 
 def load_requirement_catalog() -> dict[str, Any]:
@@ -109,6 +145,44 @@ def splitting_options(arguments: list[str]) -> list[str]:
     return found
 
 
+# Options of splitting plugins, with the value that leaves the run whole (dest -> default):
+# pytest-split, pytest-shard, pytest-parallel. Checked on the parsed options, however
+# they arrived (command line, PYTEST_ADDOPTS, a plugin or conftest setting them).
+SPLITTING_DESTS: dict[str, object] = {
+    "splits": None,
+    "group": None,
+    "shard_id": 0,
+    "num_shards": 1,
+    "tests_per_worker": None,
+    "workers": None,
+}
+
+
+def split_problem(config: pytest.Config, workers: int) -> str | None:
+    """Why the options pytest parsed would run the campaign other than in ``workers``
+    merged processes (one: this process alone), or None. Catches what a look at the words
+    of PYTEST_ADDOPTS cannot: ``-vn2``, an option a plugin or conftest.py set."""
+    option = config.option
+    if getattr(option, "looponfail", False):
+        return "-f/--looponfail re-runs the scenarios in a loop of separate runs"
+    numprocesses = getattr(option, "numprocesses", None) or 0
+    tx = list(getattr(option, "tx", None) or [])
+    if workers == 1 and (numprocesses or tx):
+        return f"pytest-xdist was asked for {numprocesses or len(tx)} worker(s)"
+    if workers > 1:
+        dist = getattr(option, "dist", "no")
+        if numprocesses != workers or len(tx) != workers or dist != "load":
+            return (
+                f"pytest-xdist was asked for -n {numprocesses}, {len(tx)} gateway(s), "
+                f"--dist {dist} instead of the {workers} workers of --workers"
+            )
+    for dest, whole in SPLITTING_DESTS.items():
+        value = getattr(option, dest, whole)
+        if value != whole:
+            return f"the option {dest.replace('_', '-')}={value!r} of a splitting plugin"
+    return None
+
+
 def worker_count(workers: int) -> int:
     """Validate --workers; pytest-xdist is needed for more than one."""
     if workers < 1:
@@ -145,14 +219,13 @@ def run_campaign(options: CampaignOptions) -> CampaignResult:
         )
     workers = worker_count(options.workers)
     profile, spec, adapter = load_campaign_inputs(options.sut, options.faults, options.spec_profile)
+    check_selection(options.select)  # before the report directory is touched
     plugin = CampaignPlugin(
         lambda: (profile, spec, adapter),
         select=options.select,
         progress=options.progress,
         catalog=load_requirement_catalog(),
     )
-    report_dir = Path(options.report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
     args = [
         str(STEPS_DIR),
         f"--rootdir={ROOT}",
@@ -166,17 +239,40 @@ def run_campaign(options: CampaignOptions) -> CampaignResult:
         "no:randomly",
         "-p",
         "no:benchmark",  # pytest-benchmark, where installed: nothing to do in a campaign
+        "-p",
+        "no:hypothesispytest",  # hypothesis, where installed: 0.6 s of imports per process
     ]
     args += _xdist_arguments(options, workers)
-    if options.allure and importlib.util.find_spec("allure_pytest") is not None:
-        # Cleaned here, once: allure's --clean-alluredir would run in every worker, and
-        # one worker's cleaning could delete another's results.
-        allure_dir = report_dir / "allure-results"
-        shutil.rmtree(allure_dir, ignore_errors=True)
-        args += ["--alluredir", str(allure_dir)]
-    else:
-        args += ["-p", "no:allure_pytest"]
-    code = pytest.main(args, plugins=[_Registered(plugin)])
+    # allure-results are written afterwards from the merged result (harness.report.allure),
+    # like every other report, so allure-pytest has nothing to do during the run.
+    args += ["-p", "no:allure_pytest"]
+    # SIGINT/SIGTERM/SIGHUP: the running case is torn down (its shim stopped), the rest
+    # is reported "not run", the exit code is 128 + the signal (harness.interrupt); the
+    # plugin option reaches pytest-xdist workers, which install the same handlers.
+    args += ["-p", "harness.interrupt"]
+    ledger = interrupt.RunLedger()
+    with interrupt.handling():
+        try:
+            registered = _Registered(plugin, workers)
+            code = pytest.main(args, plugins=[registered, ledger])
+        finally:
+            stop_live_sessions()  # a backstop: every case stops its own SUT
+        signum = interrupt.received()
+    if signum is not None:
+        interrupt.report_interrupt(interrupt.mark_not_run(plugin.result, ledger, signum))
+        return plugin.result
+    if registered.refused is not None:
+        raise ConfigError(
+            f"{registered.refused}: it would split the campaign into runs whose results "
+            "m2mconf cannot merge; use m2mconf run --workers N instead"
+        )
+    if code == pytest.ExitCode.USAGE_ERROR:
+        # Before any scenario ran: an option pytest rejects (PYTEST_ADDOPTS, say -n with
+        # pytest-xdist off for --workers 1); pytest printed which on stderr.
+        raise ConfigError(
+            "pytest refused its options (see above; PYTEST_ADDOPTS is "
+            f"{os.environ.get('PYTEST_ADDOPTS', '')!r})"
+        )
     if code not in (
         pytest.ExitCode.OK,
         pytest.ExitCode.TESTS_FAILED,
@@ -187,15 +283,21 @@ def run_campaign(options: CampaignOptions) -> CampaignResult:
 
 
 class _Registered:
-    """Registers the campaign plugin under its well-known name before conftest looks."""
+    """Registers the campaign plugin under its well-known name before conftest looks,
+    and refuses parsed options that would split the campaign (:func:`split_problem`)."""
 
-    def __init__(self, plugin: CampaignPlugin) -> None:
+    def __init__(self, plugin: CampaignPlugin, workers: int = 1) -> None:
         self.plugin = plugin
+        self.workers = workers
+        self.refused: str | None = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         from harness.plugin import PLUGIN_NAME
 
+        self.refused = split_problem(config, self.workers)
+        if self.refused is not None:
+            raise pytest.UsageError(self.refused)
         if not config.pluginmanager.has_plugin(PLUGIN_NAME):
             config.pluginmanager.register(self.plugin, PLUGIN_NAME)
 

@@ -35,7 +35,8 @@ EXIT_CODES_HELP = """exit codes:
   1  at least one test purpose failed
   2  bad command line, SUT profile or spec profile (no test ran)
   3  no failure, but an error or inconclusive verdict left the campaign undecided
-     (also when the harness itself crashed before giving verdicts)
+     (also when nothing was decided: every purpose not applicable, or none ran; and
+     when the harness itself crashed before giving verdicts)
 """
 
 
@@ -110,6 +111,14 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from harness.report.progress import Progress
 
     campaign = _module("harness.campaign")
+    if args.select:
+        # Before anything runs or the report directory is touched: a selection that
+        # matches nothing leaves the previous report as it was.
+        selection = campaign.select_purposes(args.select)
+        if selection.empty:
+            return _report_selection(selection, err)
+        for expression in selection.unmatched:
+            print(f"m2mconf: warning: --select {expression!r} matches no test purpose", file=err)
     progress = Progress(out, quiet=args.quiet)
     options = campaign.CampaignOptions(
         sut=args.sut,
@@ -130,12 +139,22 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNDECIDED
     result.command_line = result.command_line or args.command_line
     result.tool_version = result.tool_version or __version__
+    if getattr(args, "redact", False):  # before any report: every format alike
+        from harness.redact import redact_result
+
+        redact_result(result)
     paths = write_reports(result, args.report)
     progress.finish(result, paths["html"])
-    if not result.results and args.select:
-        print("m2mconf: --select: no test purpose matches " + " ".join(args.select), file=err)
-        return EXIT_CONFIG
     return result.exit_code()
+
+
+def _report_selection(selection: Any, err: TextIO) -> int:
+    """Exit 2 for a selection that matches nothing, naming every expression."""
+    print("m2mconf: --select: no test purpose matches the selection:", file=err)
+    for expression in selection.unmatched:
+        print(f"  --select {expression!r} matches no test purpose", file=err)
+    print("  (ids and requirement IDs are case-insensitive; see 'm2mconf list')", file=err)
+    return EXIT_CONFIG
 
 
 def _applicability(info: Any, profile: Any) -> str | None:
@@ -158,7 +177,16 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             profile = _load_profile(args.sut)
         except (*_config_error_types(), OSError) as exc:
             return _report_config_error(exc, err, f"invalid SUT profile {args.sut}")
-    purposes = _module("harness.campaign").list_test_purposes()
+    campaign = _module("harness.campaign")
+    if args.select:
+        selection = campaign.select_purposes(args.select)
+        if selection.empty:
+            return _report_selection(selection, err)
+        for expression in selection.unmatched:
+            print(f"m2mconf: warning: --select {expression!r} matches no test purpose", file=err)
+        purposes = list(selection.purposes)
+    else:
+        purposes = campaign.list_test_purposes()
     rows = []
     for info in purposes:
         row: dict[str, Any] = {
@@ -290,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run a campaign against a SUT and write the reports",
         description="Run the selected test purposes against one SUT and write report.html, "
-        "report.json, junit.xml and per-purpose captures into the report directory.",
+        "report.json, junit.xml, cucumber.json, allure-results/ and per-purpose captures "
+        "into the report directory.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -313,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="EXPR",
         help="a TP id or glob (TP/SAEF-PSK/B/*), a requirement ID (SAEF-PSK-11) or a word "
-        "of the title (repeatable; default: all)",
+        "of the title, case-insensitive (repeatable: any of them; default: all; preview "
+        "with 'm2mconf list --select')",
     )
     run.add_argument(
         "--report",
@@ -338,6 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
         "report identical in content to a sequential run's (default: the number of cores, "
         f"{os.cpu_count() or 1} here; 1: one process, in collection order)",
     )
+    run.add_argument(
+        "--redact",
+        action="store_true",
+        help="keep key material out of every report: the SUT's exporter values, any run "
+        "of 32+ hex digits in verdict text, application-data plaintext, and the "
+        "captures/*.keys key logs (not written); the pcaps stay",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
     run.set_defaults(handler=cmd_run)
 
@@ -348,6 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
         "With --sut, mark which ones the SUT's ICS makes applicable.",
     )
     lst.add_argument("--sut", metavar="PROFILE|reference", help="mark applicability for this SUT")
+    lst.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="preview what 'm2mconf run --select EXPR' would run (same expressions, repeatable)",
+    )
     lst.add_argument("--format", choices=("text", "json"), default="text")
     lst.set_defaults(handler=cmd_list)
 
@@ -394,9 +438,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.command_line = shlex.join(["m2mconf", *arguments])
     try:
         return int(args.handler(args, sys.stdout, sys.stderr))
-    except KeyboardInterrupt:
-        print("m2mconf: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # before or after the campaign (it handles its own)
+        print(f"m2mconf: {exc or 'interrupted'}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 130))  # harness.interrupt: 128 + the signal
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ class PeerPlan:
     psk_lookup: Callable[[bytes], bytes | None] | None = None
     """A server whose keys appear while it serves (a harness Entity B that learns Kc from
     the harness MAF): consulted instead of ``psk_table`` when given."""
+    peer_psk_lookup: Callable[[bytes], bytes | None] | None = None
+    """With a deliberately wrong key from ``psk_lookup``: the key the SUT really uses, only
+    to read its encrypted alert (the dynamic form of the ``peer_psk`` fault)."""
     on_established: Callable[[Any], None] | None = None
     """A server party acting on the handshake's keys (the harness MAF storing Kc): called
     with the engine connection once the client's Finished is verified, before the

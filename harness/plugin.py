@@ -18,6 +18,7 @@ harness error, never a silent gap.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import pickle
 import time
 import traceback
@@ -43,6 +44,9 @@ STEPS_KEY = pytest.StashKey[list[dict[str, Any]]]()
 # its results to the controller.
 REPORT_ATTRIBUTE = "m2mconf_result"
 NOT_APPLICABLE_KEY = "m2mconf_not_applicable"
+# The workeroutput key of a worker's collected instances (nodeid -> TpResult without a
+# verdict): what the controller names an instance after when its worker crashed on it.
+INSTANCES_KEY = "m2mconf_instances"
 
 
 @dataclass
@@ -123,6 +127,7 @@ class CampaignPlugin:
         self._executed: dict[str, TpResult] = {}  # controller: nodeid -> worker's result
         self._not_applicable: list[TpResult] | None = None  # controller: from a worker
         self._lost: dict[str, str] = {}  # controller: nodeid -> why its worker gave none
+        self._instances: dict[str, TpResult] = {}  # worker: collected; controller: received
         self._deselected: list[TpResult] = []  # not applicable, recorded at collection
 
     def _loaded(self) -> tuple[Any, SpecProfile, SutAdapter]:
@@ -201,6 +206,8 @@ class CampaignPlugin:
                 self._deselected.append(excluded)
                 continue
             keep.append(item)
+            if self._xdist == "worker":
+                self._instances[item.nodeid] = self._instance(item, info, Verdict.ERROR, "")
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = keep
@@ -279,19 +286,15 @@ class CampaignPlugin:
             setattr(report, REPORT_ATTRIBUTE, pickle.dumps(result))
         return report
 
-    def _record(
-        self,
-        item: pytest.Item,
-        info: TestPurposeInfo,
-        verdict: Verdict,
-        reason: str,
-        duration: float,
+    @staticmethod
+    def _instance(
+        item: pytest.Item, info: TestPurposeInfo, verdict: Verdict, reason: str
     ) -> TpResult:
-        case: Case | None = item.stash.get(CASE_KEY, None)
+        """The instance's identity (id with its dimensions, title, requirements) with a
+        verdict, and nothing observed yet."""
         callspec = getattr(item, "callspec", None)
         transport = str(callspec.params.get("transport", "tls")) if callspec else "tls"
-        sut_result = case.sut_results[-1].to_json() if case and case.sut_results else None
-        result = TpResult(
+        return TpResult(
             tp=case_id(info, item),
             title=info.title,
             feature=Path(info.feature).stem if info.feature else "",
@@ -301,14 +304,26 @@ class CampaignPlugin:
             requirements=list(info.requirements),
             verdict=verdict,
             reason=reason,
-            observations=list(case.observations) if case else [],
-            steps=list(item.stash.get(STEPS_KEY, [])),
-            traces=list(case.traces) if case else [],
-            sut_result=sut_result,
-            duration=duration,
             nodeid=item.nodeid,
-            legs=[leg.to_json() for leg in case.legs] if case else [],
         )
+
+    def _record(
+        self,
+        item: pytest.Item,
+        info: TestPurposeInfo,
+        verdict: Verdict,
+        reason: str,
+        duration: float,
+    ) -> TpResult:
+        case: Case | None = item.stash.get(CASE_KEY, None)
+        result = self._instance(item, info, verdict, reason)
+        result.duration = duration
+        result.steps = list(item.stash.get(STEPS_KEY, []))
+        if case is not None:
+            result.observations = list(case.observations)
+            result.traces = list(case.traces)
+            result.sut_result = case.sut_results[-1].to_json() if case.sut_results else None
+            result.legs = [leg.to_json() for leg in case.legs]
         self.result.results.append(result)
         if self.progress is not None and verdict is not Verdict.NOT_APPLICABLE:
             self.progress.update(result)
@@ -350,9 +365,15 @@ class CampaignPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        blob = getattr(node, "workeroutput", {}).get(NOT_APPLICABLE_KEY)
+        """A worker that ended normally sends what it collected; one that crashed sends
+        nothing, and any surviving worker's lists stand for it (all collect the same)."""
+        output = getattr(node, "workeroutput", None) or {}
+        blob = output.get(NOT_APPLICABLE_KEY)
         if blob is not None and self._not_applicable is None:
             self._not_applicable = pickle.loads(blob)
+        instances = output.get(INSTANCES_KEY)
+        if instances is not None and not self._instances:
+            self._instances = pickle.loads(instances)
 
     def _merge(self) -> None:
         """The controller's one result: the not-applicable instances, then the executed
@@ -362,12 +383,17 @@ class CampaignPlugin:
         executed = []
         for nodeid in sorted(self._order, key=self._order.__getitem__):
             result = self._executed.get(nodeid)
-            executed.append(result if result is not None else _lost_result(nodeid, self._lost))
+            if result is None:
+                result = _lost_result(nodeid, self._lost, self._instances.get(nodeid))
+                if self.progress is not None:
+                    self.progress.update(result)
+            executed.append(result)
         self.result.results = [*(self._not_applicable or []), *executed]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self._xdist == "worker" and hasattr(session.config, "workeroutput"):
             session.config.workeroutput[NOT_APPLICABLE_KEY] = pickle.dumps(self._deselected)
+            session.config.workeroutput[INSTANCES_KEY] = pickle.dumps(self._instances)
         elif self._xdist == "controller":
             self._merge()
         if self._result is not None:
@@ -377,9 +403,16 @@ class CampaignPlugin:
 _DONE = pytest.StashKey[bool]()
 
 
-def _lost_result(nodeid: str, lost: dict[str, str]) -> TpResult:
-    """A harness error for an instance whose worker sent no result (crash, lost node)."""
+def _lost_result(nodeid: str, lost: dict[str, str], instance: TpResult | None) -> TpResult:
+    """A harness error for an instance whose worker sent no result (crash, lost node),
+    named as a surviving worker collected it (its id, title and requirements), else by
+    its pytest node id."""
     why = lost.get(nodeid, "").strip().splitlines()
+    reason = "harness error: the pytest-xdist worker running this instance gave no result" + (
+        f" ({why[-1]})" if why else " (it crashed or was lost)"
+    )
+    if instance is not None:
+        return dataclasses.replace(instance, verdict=Verdict.ERROR, reason=reason)
     return TpResult(
         tp=nodeid,
         title="",
@@ -389,8 +422,7 @@ def _lost_result(nodeid: str, lost: dict[str, str]) -> TpResult:
         transport="",
         requirements=[],
         verdict=Verdict.ERROR,
-        reason="harness error: the pytest-xdist worker running this instance gave no result"
-        + (f" ({why[-1]})" if why else " (it crashed or was lost)"),
+        reason=reason,
         nodeid=nodeid,
     )
 

@@ -6,6 +6,7 @@ pcap outputs cannot disagree about a verdict.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,9 @@ class CampaignResult:
     requirements: dict[str, Requirement] = field(default_factory=dict)  # catalogue for the report
     tool_version: str = ""
     command_line: str = ""
+    # The signal that interrupted the campaign ("SIGINT"), or "": the instances it kept
+    # from running are errors whose reason starts "not run:" (harness.interrupt).
+    interrupted: str = ""
 
     def counts(self) -> dict[str, int]:
         counts = {str(v): 0 for v in Verdict}
@@ -104,11 +108,23 @@ class CampaignResult:
         counts = self.counts()
         ran = len(self.applicable())
         code = self.exit_code()
+        if self.interrupted:
+            not_run = sum(1 for r in self.results if r.reason.startswith("not run:"))
+            return "interrupted", (
+                f"The campaign was interrupted by {self.interrupted}: {not_run} test purpose "
+                'instances did not run (reported as errors, "not run"), so it decides '
+                "nothing; the verdicts of those that ran stand."
+            )
         if code == 1:
             failed = counts[str(Verdict.FAIL)]
             return "not conformant", (
                 f"{failed} of {ran} applicable test purpose instances failed: the SUT "
                 "violated the requirements they check."
+            )
+        if code == 3 and not ran:
+            return "undecided", (
+                "No test purpose instance ran: every one selected is not applicable to the "
+                "SUT's ICS (or none was collected), so nothing was decided."
             )
         if code == 3:
             undecided = counts[str(Verdict.ERROR)] + counts[str(Verdict.INCONCLUSIVE)]
@@ -116,8 +132,6 @@ class CampaignResult:
                 f"No test purpose failed, but {undecided} of {ran} applicable instances "
                 "ended inconclusive or in a harness error, so the campaign cannot decide."
             )
-        if not ran:
-            return "conformant", "No test purpose was applicable to the SUT's ICS: nothing failed."
         return "conformant", (
             f"Every one of the {ran} applicable test purpose instances passed (conformance "
             "to the purposes selected, under the specification profile in force)."
@@ -125,10 +139,16 @@ class CampaignResult:
 
     def exit_code(self) -> int:
         """0: every applicable purpose passed; 1: a purpose failed; 3: no failure, but an
-        error or an inconclusive verdict kept the campaign from deciding."""
+        error or an inconclusive verdict kept the campaign from deciding, or nothing was
+        decided at all (every purpose not applicable, or none ran: nothing decided is
+        not a pass)."""
+        if self.interrupted:  # 128 + the signal, as a shell reports it: SIGINT 130
+            return 128 + int(getattr(signal.Signals, self.interrupted, signal.SIGINT))
         verdicts = {r.verdict for r in self.results}
         if Verdict.FAIL in verdicts:
             return 1
         if verdicts & {Verdict.ERROR, Verdict.INCONCLUSIVE}:
+            return 3
+        if Verdict.PASS not in verdicts:
             return 3
         return 0

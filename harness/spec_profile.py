@@ -124,6 +124,17 @@ SETTINGS: tuple[Setting, ...] = (
         "The suite's binding of the MAF's Km request to the MEF.",
     ),
     Setting(
+        "mef_returned_key",
+        "I-12",
+        "km",
+        ("km", "usage-constrained"),
+        "PARAMETERS.md 8; seed 001 9.4; TS-0003 8.3.2.1 step f, 10.3.2, 10.3.7",
+        "The key the MEF releases to the MAF and the Enrolee uses in the MAF handshake: "
+        "'km', Km = HMAC-SHA-256(Ke, \"oneM2M Enrolment Key to Master Credential "
+        "derivation\" || MAF-ID) (10.3.2, the seed); 'usage-constrained', the published "
+        "10.3.7 key over SUID 21 and the MAF-ID as Enrolment-Target-ID.",
+    ),
+    Setting(
         "refusal_requires_fatal_alert",
         "S-01",
         True,
@@ -240,6 +251,7 @@ class SpecProfile:
     b_to_maf_binding: str = "m2mconf-key-retrieval-v1"
     maf_handshake_content: str = "seed"
     maf_to_mef_binding: str = "https-json"
+    mef_returned_key: str = "km"
     refusal_requires_fatal_alert: bool = True
     refusal_alerts: str = "rfc"
     dtls_cookie_exchange_required: bool = True
@@ -270,6 +282,8 @@ class SpecProfile:
         values: dict[str, Any] = {}
         errors: list[str] = []
         section = data.get("settings", data)
+        if not isinstance(section, dict):
+            raise SpecProfileError(f"{origin}: settings: must be a table of setting = value")
         for key, value in section.items():
             setting = _BY_KEY.get(key)
             if setting is None:
@@ -277,8 +291,13 @@ class SpecProfile:
                     f"{origin}: settings.{key}: unknown setting; known: " + ", ".join(_BY_KEY)
                 )
             elif value not in setting.choices or type(value) is not type(setting.default):
+                shown = (
+                    repr(value)
+                    if isinstance(value, str | bool | int | float)
+                    else "a " + ("table" if isinstance(value, dict) else type(value).__name__)
+                )  # never the repr of a nested value: a hostile one is 1000 deep
                 errors.append(
-                    f"{origin}: settings.{key}: {value!r} is not one of {list(setting.choices)}"
+                    f"{origin}: settings.{key}: {shown} is not one of {list(setting.choices)}"
                 )
             else:
                 values[key] = value
@@ -292,8 +311,10 @@ class SpecProfile:
             return cls()
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise SpecProfileError(f"{path}: {exc}") from exc
+        except RecursionError as exc:  # tomllib recurses: x = [[[...]]] exhausts the stack
+            raise SpecProfileError(f"{path}: TOML nested too deeply to read") from exc
         return cls.from_mapping(data, str(path))
 
 

@@ -49,14 +49,20 @@ class TestPurposeInfo:
     def matches(self, expressions: list[str]) -> bool:
         """--select: a TP id or glob (TP/SAEF-PSK/B/*), a requirement ID, or a word of
         the title; no expression selects everything."""
-        if not expressions:
+        return not expressions or any(self.matches_expression(e) for e in expressions)
+
+    def matches_expression(self, expression: str) -> bool:
+        """One --select expression, case-insensitively (``tp/saef-psk/b/05`` and
+        ``saef-psk-13`` are what users type): a TP id or glob, a requirement ID, or
+        (unless it starts with ``TP/``) a word of the title."""
+        wanted = expression.strip().lower()
+        if not wanted:
+            return False
+        if fnmatch.fnmatchcase(self.tp.lower(), wanted):
             return True
-        for expr in expressions:
-            if fnmatch.fnmatchcase(self.tp, expr) or expr in self.requirements:
-                return True
-            if not expr.startswith(TP_PREFIX) and expr.lower() in self.title.lower():
-                return True
-        return False
+        if any(wanted == r.lower() for r in self.requirements):
+            return True
+        return not wanted.startswith(TP_PREFIX.lower()) and wanted in self.title.lower()
 
 
 def _req_key(req: str) -> tuple[str, int]:

@@ -17,6 +17,7 @@ pieces and knows nothing of sockets beyond them:
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import threading
 import time
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from harness.plugin import Case
 
 T = TypeVar("T")
+POLL = 0.02  # how often an idle harness server looks whether the SUT has finished
 
 
 @dataclass
@@ -53,8 +55,21 @@ class LegRecord:
         }
 
 
+RESULT_GRACE = 1.0
+"""Seconds the harness waits for the SUT's account beyond the SUT's own bound (its
+request's ``timeout``): a SUT that gives its handshake up exactly at that bound still
+reports, instead of racing the harness's wait (whose loss would read as "no result")."""
+
+
 def start_sut(case: Case, request: SutRequest) -> SutSession:
-    """Start the SUT for this case; it is stopped when the case closes."""
+    """Start the SUT for this case; it is stopped when the case closes.
+
+    A DTLS request carries the lab's ``[ixit.dtls] retransmissionTimeout`` as the
+    contract's ``configuration.retransmissionTimeout`` (unless the framework set one):
+    the SUT's timer, like the harness's own, then keeps loss cases cheap."""
+    timer = getattr(getattr(case.profile.ixit, "dtls", None), "retransmission_timeout", None)
+    if request.transport is Transport.DTLS and timer is not None:
+        request.configuration.setdefault("retransmissionTimeout", timer)
     session = case.adapter.start(request)
     case.cleanups.append(session.stop)
     return session
@@ -140,6 +155,70 @@ class PartyThread(Generic[T]):
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]
+
+
+def left(deadline: float) -> float:
+    """What remains of a case's bound (``time.monotonic()`` deadline), never below 50 ms so
+    a last leg can still read the SUT's answer to what it already sent."""
+    return max(deadline - time.monotonic(), 0.05)
+
+
+def readable(sock: socket.socket, stop: threading.Event, deadline: float) -> bool:
+    """True when a client is waiting on a harness server's ``sock``; False once ``stop``
+    is set (the SUT is done) and nothing is pending, or the case's bound has passed."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        try:
+            ready, _, _ = select.select(
+                [sock], [], [], 0 if stop.is_set() else min(POLL, remaining)
+            )
+        except (OSError, ValueError):
+            return False
+        if ready:
+            return True
+        if stop.is_set():
+            return False
+
+
+class SutRun:
+    """The SUT's result collected in the background, so the harness's servers can stop
+    serving as soon as the SUT says it is done instead of waiting out the bound."""
+
+    def __init__(self, case: Case, session: SutSession, timeout: float) -> None:
+        self.done = threading.Event()
+        self._thread = PartyThread("SUT result", self._wait(session, timeout))
+        self.case = case
+        self.timeout = timeout
+
+    def _wait(self, session: SutSession, timeout: float) -> Callable[[], SutResult]:
+        def wait() -> SutResult:
+            try:
+                # The SUT reports when its own bound (its request's timeout, counted from
+                # about now) runs out at the latest: wait that long and RESULT_GRACE more,
+                # so its account, not the harness's impatience, says how it ended.
+                return session.result(timeout + RESULT_GRACE)
+            finally:
+                self.done.set()
+
+        return wait
+
+    def result(self) -> SutResult:
+        raw = self._thread.join(self.timeout + RESULT_GRACE + 2.0)
+        self.case.sut_results.append(raw)
+        if raw.status is Status.UNSUPPORTED:
+            raise NotApplicable(f"the SUT reports the configuration unsupported: {raw.detail}")
+        return raw
+
+
+def record_leg(
+    case: Case, name: str, party: object, peer: object, summary: str, trace: Any
+) -> None:
+    """Keep one leg's record and trace on the case, in the order the legs ran."""
+    if trace is not None:
+        case.traces.append(trace)
+    case.legs.append(LegRecord(name, str(party), str(peer), summary))
 
 
 def close_quietly(sock: socket.socket) -> None:

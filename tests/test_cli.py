@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import harness.campaign as real_campaign
 from harness import __version__
 from harness.cli import main
 from harness.frameworks import FaultInfo
@@ -111,6 +112,9 @@ def fakes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> types.SimpleNamesp
         ),
         PurposeInfo("TP/SAEF-PSK/A/01", "A offers", "a", "saef-psk", "entity_a", ("SAEF-PSK-11",)),
     ]
+    campaign.select_purposes = lambda expressions: real_campaign.select_purposes(  # type: ignore[attr-defined]
+        expressions, campaign.list_test_purposes()
+    )
     profile = types.ModuleType("harness.sut.profile")
     profile.ProfileError = ProfileError  # type: ignore[attr-defined]
     profile.ProfileErrors = ProfileErrors  # type: ignore[attr-defined]
@@ -167,7 +171,9 @@ def test_no_command_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None
         ((Verdict.PASS, Verdict.FAIL, Verdict.ERROR), 1),
         ((Verdict.PASS, Verdict.INCONCLUSIVE), 3),
         ((Verdict.PASS, Verdict.ERROR), 3),
-        ((Verdict.NOT_APPLICABLE,), 0),
+        # Nothing decided is not a pass (issue 12, item 11): all not applicable, or none ran.
+        ((Verdict.NOT_APPLICABLE,), 3),
+        ((), 3),
     ],
 )
 def test_run_exit_codes(
@@ -261,12 +267,47 @@ def test_run_missing_files(
     assert fakes.options is None  # nothing ran
 
 
-def test_run_select_matching_nothing(
+def test_run_select_matching_nothing_exits_2_before_touching_the_report(
     fakes: types.SimpleNamespace, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fakes.result = result_with()
-    assert main(["run", "--sut", "reference", "--select", "TP/NOPE/*"]) == 2
-    assert "no test purpose matches TP/NOPE/*" in capsys.readouterr().err
+    report = Path("out")
+    report.mkdir()
+    (report / "report.html").write_text("the previous report", encoding="utf-8")
+    argv = ["run", "--sut", "reference", "--report", "out", "--select", "TP/NOPE/*"]
+    assert main([*argv, "--select", "NOPE-13"]) == 2
+    err = capsys.readouterr().err
+    # Every expression that matches nothing is named.
+    assert "--select 'TP/NOPE/*' matches no test purpose" in err
+    assert "--select 'NOPE-13' matches no test purpose" in err
+    assert fakes.options is None  # nothing ran
+    assert [p.name for p in report.iterdir()] == ["report.html"]
+    assert (report / "report.html").read_text(encoding="utf-8") == "the previous report"
+
+
+def test_run_warns_about_each_select_matching_nothing(
+    fakes: types.SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "--sut", "reference", "--select", "tp/saef-psk/b/*", "--select", "NOPE"]
+    assert main([*argv, "--select", "saef-psk-11"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --select 'NOPE' matches no test purpose" in err
+    assert "tp/saef-psk/b/*" not in err and "saef-psk-11" not in err  # both match
+    assert fakes.options.select == ["tp/saef-psk/b/*", "NOPE", "saef-psk-11"]
+
+
+def test_list_select_previews_a_selection(
+    fakes: types.SimpleNamespace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["list", "--select", "TP/SAEF-PSK/b/01", "--select", "typo"]) == 0
+    captured = capsys.readouterr()
+    assert "TP/SAEF-PSK/B/01  B completes" in captured.out
+    assert "TP/SAEF-PSK/A/01" not in captured.out
+    assert captured.out.rstrip().endswith("1 test purposes")
+    assert "--select 'typo' matches no test purpose" in captured.err
+    assert main(["list", "--select", "saef-psk-11", "--format", "json"]) == 0
+    assert [r["tp"] for r in json.loads(capsys.readouterr().out)] == ["TP/SAEF-PSK/A/01"]
+    assert main(["list", "--select", "TP/NOPE"]) == 2
+    assert "--select 'TP/NOPE' matches no test purpose" in capsys.readouterr().err
 
 
 def test_list_text_and_json(

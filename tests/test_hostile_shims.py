@@ -228,3 +228,28 @@ def exchange(result) -> Exchange:
         sut_accepted=None,
         export=lambda label, length, context: bytes(length),
     )
+
+
+# --- item 13: an Entity A that exits 89 costs nothing ------------------------------------------
+
+
+def test_an_entity_a_shim_exiting_89_is_not_applicable_at_once(tmp_path: Path) -> None:
+    """Before the fix the harness, listening as Entity B, waited the whole timeout for a
+    connection the shim would never make: 73 s against 8 s on the B side."""
+    from campaign_cli import run_campaign
+    from test_hostile_inputs import profile_text
+
+    profile = tmp_path / "unsupported.toml"
+    profile.write_text(
+        profile_text().replace("good.py", "unsupported.py").replace("timeout = 1", "timeout = 8")
+    )
+    began = time.monotonic()
+    campaign = run_campaign(
+        tmp_path / "r", "--sut", str(profile), "--select", "TP/SAEF-PSK/A/0*", "--workers", "1"
+    )
+    took = time.monotonic() - began
+    ran = [r for r in campaign.report["results"] if r["transport"] == "tls"]
+    assert ran and all(r["verdict"] == "not applicable" for r in ran), campaign.output
+    assert all(r["duration"] < 2.0 for r in ran), [(r["tp"], r["duration"]) for r in ran]
+    assert campaign.exit_code == 3  # nothing decided (item 11)
+    assert took < 30, f"{took:.1f} s for {len(ran)} cases of an 8 s timeout"

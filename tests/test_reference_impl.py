@@ -159,7 +159,7 @@ def test_result_bound_when_thread_still_running() -> None:
     [
         (Role.MAF, Framework.SAEF_PSK, Transport.TLS),
         (Role.ENTITY_A, Framework.SAEF_CERT, Transport.TLS),
-        (Role.MEF, Framework.SBF_PSK, Transport.DTLS),
+        (Role.ENTITY_B, Framework.SBF_PSK, Transport.DTLS),  # the SBF has no Entity B
     ],
 )
 def test_not_applicable(role: Role, framework: Framework, transport: Transport) -> None:

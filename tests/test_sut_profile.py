@@ -49,8 +49,8 @@ def errors_of(data: dict[str, Any]) -> ProfileErrors:
 def test_reference_profile() -> None:
     profile = reference_profile()
     assert profile.adapter.kind == "reference"
-    assert profile.ics.roles == {Role.ENTITY_A, Role.ENTITY_B, Role.MAF}
-    assert profile.ics.frameworks == {Framework.SAEF_PSK, Framework.SAEF_MAF}
+    assert profile.ics.roles == {Role.ENTITY_A, Role.ENTITY_B, Role.MAF, Role.ENROLEE, Role.MEF}
+    assert profile.ics.frameworks == {Framework.SAEF_PSK, Framework.SAEF_MAF, Framework.SBF_PSK}
     assert profile.ics.transports == {Transport.TLS, Transport.DTLS}
     assert set(profile.ics.cipher_suites) == set(PROFILE_SUITES)
     assert len(profile.configuration(Role.ENTITY_B)["authorizedEntities"]) == 2

@@ -69,9 +69,33 @@ MAF_KILLS: dict[str, set[str]] = {
     "b_trusts_any_maf": {"B/06"},
     "b_claims_established": {"B/04", "B/05", "B/07"},
 }
+SBF_KE_DERIVATION = {"ENR/02", "ENR/03", "ENR/04", "MEF/01", "MEF/04"}
+SBF_KILLS: dict[str, set[str]] = {
+    "sbf_wrong_bootstrap_label": SBF_KE_DERIVATION,
+    "sbf_swapped_ke_split": SBF_KE_DERIVATION,
+    "sbf_upper_case_keid": {"ENR/02", "MEF/01"},
+    "sbf_keid_maf_fqdn": {"ENR/02", "MEF/01"},
+    "sbf_km_without_nfkc": {"ENR/07"},
+    "sbf_km_wrong_label": {"ENR/03", "MEF/04"},
+    "sbf_ke_as_km": {"ENR/03"},
+    "sbf_wrong_kpm_id": {"ENR/01"},
+    "sbf_contacts_maf_after_failed_bootstrap": {"ENR/05"},
+    "sbf_silent_abort": {"ENR/05", "ENR/06", "MEF/02", "MEF/03", "MAF/04", "MAF/05", "MAF/06"},
+    "sbf_mef_serves_any_maf": {"MEF/05"},
+    "sbf_mef_answers_unknown_keid": {"MEF/06"},
+    "sbf_mef_accepts_unknown_kpm_id": {"MEF/02"},
+    "sbf_mef_ignores_lifetime": {"MEF/07"},
+    "sbf_maf_fetch_wrong_suid": {"MAF/01"},
+    "sbf_maf_binds_keid": {"MAF/02"},
+    "sbf_maf_refetches": {"MAF/03"},
+    "sbf_maf_refuses_kmid": {"MAF/03"},
+    "sbf_maf_accepts_refused_keid": {"MAF/04"},
+    "sbf_maf_trusts_any_mef": {"MAF/05"},
+}
 EXPECTED_KILLS: dict[str, set[str]] = {
     **{name: _prefixed("SAEF-PSK", tps) for name, tps in PSK_KILLS.items()},
     **{name: _prefixed("SAEF-MAF", tps) for name, tps in MAF_KILLS.items()},
+    **{name: _prefixed("SBF-PSK", tps) for name, tps in SBF_KILLS.items()},
 }
 
 

@@ -129,9 +129,13 @@ def admitted_suites(priority: str, timeout: float) -> list[int] | None:
 
 
 def write_psk_file(directory: str, entities: list[dict[str, Any]]) -> str:
-    """gnutls-serv's --pskpasswd format: one `username:hexkey` line per authorized entity."""
+    """gnutls-serv's --pskpasswd format: one `username:hexkey` line per authorized entity.
+    The keys go by file, never on a command line (visible in ps): mode 0600, in a
+    private (0700) temporary directory removed with the case."""
     path = os.path.join(directory, "psk.passwd")
-    with open(path, "w", encoding="utf-8") as f:
+    with open(
+        os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8"
+    ) as f:
         for entity in entities:
             f.write(f"{entity['kpsaId']}:{bytes.fromhex(entity['kpsaKey']).hex()}\n")
     return path

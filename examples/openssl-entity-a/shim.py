@@ -56,6 +56,19 @@ ALERT_NAMES = {  # RFC 5246 / RFC 4279 AlertDescription codes, as OpenSSL's -msg
 }  # fmt: skip
 
 
+def loggable(command: list[str]) -> str:
+    """The command line for the log, the key after ``-psk`` left out (a log is shared).
+    OpenSSL's s_client/s_server take a TLS 1.2 PSK only as that argument, so while they
+    run it is visible to other local users (ps, /proc/PID/cmdline): run these examples
+    on a test machine of your own; a shim for your implementation passes keys by file
+    or stdin (the request file itself is mode 0600)."""
+    shown = list(command)
+    for i, word in enumerate(shown[:-1]):
+        if word == "-psk":
+            shown[i + 1] = "<key>"
+    return " ".join(shown)
+
+
 def emit(event: str, **fields: Any) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
 
@@ -99,7 +112,7 @@ def main() -> None:
         else:
             why = "s_client exports one value" if exported else "s_client has no context option"
             emit("log", message=f"export {i} ({export['label']}) not reported: {why}")
-    emit("log", message=" ".join(command))
+    emit("log", message=loggable(command))
     try:
         run = subprocess.run(
             command,

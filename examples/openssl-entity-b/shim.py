@@ -67,6 +67,19 @@ UNEXPECTED_IDENTITY = re.compile(
 )
 
 
+def loggable(command: list[str]) -> str:
+    """The command line for the log, the key after ``-psk`` left out (a log is shared).
+    OpenSSL's s_client/s_server take a TLS 1.2 PSK only as that argument, so while they
+    run it is visible to other local users (ps, /proc/PID/cmdline): run these examples
+    on a test machine of your own; a shim for your implementation passes keys by file
+    or stdin (the request file itself is mode 0600)."""
+    shown = list(command)
+    for i, word in enumerate(shown[:-1]):
+        if word == "-psk":
+            shown[i + 1] = "<key>"
+    return " ".join(shown)
+
+
 def emit(event: str, **fields: Any) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
 
@@ -120,7 +133,7 @@ def main() -> None:
     export = next((e for e in request.get("exports") or [] if e.get("context") is None), None)
     if export:
         command += ["-keymatexport", export["label"], "-keymatexportlen", str(export["length"])]
-    emit("log", message=" ".join(command))
+    emit("log", message=loggable(command))
     server = subprocess.Popen(
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

@@ -18,14 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
 
-from harness.frameworks import saef_maf, saef_psk
+from harness.frameworks import saef_maf, saef_psk, sbf_psk
 from harness.frameworks.spec import FrameworkSpec
 from harness.sut.contract import Framework
 
 __all__ = ["FRAMEWORKS", "FrameworkSpec", "reference_faults", "reference_module", "spec_for"]
 
 FRAMEWORKS: Mapping[Framework, FrameworkSpec] = {
-    spec.framework: spec for spec in (saef_psk.SPEC, saef_maf.SPEC)
+    spec.framework: spec for spec in (saef_psk.SPEC, saef_maf.SPEC, sbf_psk.SPEC)
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 from harness.observations import Ending, Exchange, PeerPlan
 from harness.sut.contract import Address, Role, SutResult, Transport
@@ -29,8 +30,16 @@ from harness.tls.transport import Outcome, run_client, run_server_once
 from harness.verdict import HarnessError
 
 # Application data the harness sends once established: the SUT proves it holds the keys
-# by answering on the association (the reference echoes; others may just close).
+# by answering on the association (the reference echoes; others may just close). The
+# echo ends the leg (until="answered"); a SUT that neither echoes nor closes is waited
+# for harness.tls.transport.PEER_QUIET seconds of silence.
 PROBE = b"oneM2M-conformance-probe\n"
+# Sent after the probe where a fault puts a bad record beside it (DatagramFaults
+# replay_record, corrupted_copy): a SUT that takes records in order has dealt with the bad
+# one before it echoes this, so its echo ends the leg with the SUT's reaction to the bad
+# record observed (an alert, a second echo of PROBE), where a quiet period could only
+# guess. It never contains PROBE, so PROBE's echoes still count alone.
+LAST_PROBE = b"oneM2M-conformance-probe, last\n"
 
 
 # The protocol version before (D)TLS 1.2 on the wire: TLS 1.1 and DTLS 1.0.
@@ -190,10 +199,51 @@ def _dtls_observations(conn: Connection, outcome: Outcome) -> dict[str, object]:
     }
 
 
+def discard_expected(plan: PeerPlan, transport: Transport) -> bool:
+    """Whether the SUT's conformant answer to this plan may be silence until it gives up:
+    over DTLS a record the SUT cannot authenticate is discarded without a word (RFC 6347
+    4.1.2.7), and the harness's Finished is such a record when the harness holds a wrong
+    key (``peer_psk`` or ``peer_psk_lookup``, kept only to read the SUT's alerts) or
+    corrupts that record's MAC."""
+    if transport is not Transport.DTLS:
+        return False
+    faults = plan.faults
+    return (
+        faults.get("peer_psk") is not None
+        or getattr(plan, "peer_psk_lookup", None) is not None
+        or faults.get("corrupt_record_mac") == "Finished"
+    )
+
+
+def case_timeout(ixit: Any, transport: Transport, *plans: PeerPlan) -> float:
+    """The bound of one case (the SUT request's ``timeout`` and the harness's deadline):
+    ``ixit.timeout``, or the lab's ``[ixit.dtls] discardTimeout`` when one of the case's
+    plans makes a silent discard the SUT's conformant answer (:func:`discard_expected`).
+
+    Nothing but the SUT giving its handshake up ends such a case: it keeps retransmitting
+    its last flight (the proof it still waits for a Finished it could read, which the
+    trace shows), and its account (no association) comes only then. The shorter bound is
+    the lab's declaration that its SUT shows that within it (validated to leave room for
+    two retransmissions on the SUT's declared timer); it never lengthens ``timeout``.
+    """
+    timeout = float(ixit.timeout)
+    dtls = getattr(ixit, "dtls", None)
+    bound = getattr(dtls, "discard_timeout", None)
+    if bound is None or not any(discard_expected(plan, transport) for plan in plans):
+        return timeout
+    return min(timeout, float(bound))
+
+
+def probe_records(plan: PeerPlan) -> tuple[bytes, ...]:
+    """The application data the harness sends once established, in order."""
+    return (PROBE, LAST_PROBE) if plan.faults.get("after_handshake") else (PROBE,)
+
+
 def play_client(
     plan: PeerPlan, address: Address | None, transport: Transport, timeout: float
 ) -> Played:
-    """The harness as Entity A ((D)TLS client) against a SUT listening at ``address``."""
+    """The harness as Entity A ((D)TLS client) against a SUT listening at ``address``:
+    the leg ends when the SUT has echoed the probe, closed, refused, or fallen silent."""
     if address is None:
         raise HarnessError("the SUT adapter gave no listen address for Entity B")
     config = ClientConfig(
@@ -205,12 +255,13 @@ def play_client(
         faults=engine_faults(plan, transport),
     )
     target = (address.host, address.port)
+    probes = probe_records(plan)
     if transport is Transport.DTLS:
         dtls = DtlsClientConnection(config, retransmit=HARNESS_RETRANSMIT)
-        outcome = run_dtls_client(dtls, target, timeout, until="quiet", application_data=PROBE)
+        outcome = run_dtls_client(dtls, target, timeout, until="answered", application_data=probes)
         return Played(outcome, dtls)
     conn = ClientConnection(config)
-    outcome = run_client(conn, target, timeout, until="quiet", application_data=PROBE)
+    outcome = run_client(conn, target, timeout, until="answered", application_data=probes)
     return Played(outcome, conn)
 
 
@@ -218,7 +269,9 @@ def play_server(
     plan: PeerPlan, sock: socket.socket, transport: Transport, timeout: float
 ) -> Played:
     """The harness as Entity B ((D)TLS server): accept the SUT's one connection on the
-    listening TCP socket, or serve the first peer on the bound UDP socket."""
+    listening TCP socket, or serve the first peer on the bound UDP socket. Once
+    established the leg ends when the SUT closes (or, for one that stays, after
+    harness.tls.transport.PEER_QUIET seconds of silence)."""
     config = ServerConfig(
         psk_lookup=plan.psk_lookup or dict(plan.psk_table),
         suites=list(plan.suites),
@@ -226,11 +279,12 @@ def play_server(
         extended_master_secret=plan.extended_master_secret,
         faults=engine_faults(plan, transport),
         on_established=plan.on_established,
+        peer_psk_lookup=plan.peer_psk_lookup,
     )
     if transport is Transport.DTLS:
         dtls = DtlsServerConnection(config, cookie_exchange=True, retransmit=HARNESS_RETRANSMIT)
-        outcome = run_dtls_server_once(dtls, sock, timeout, until="quiet")
+        outcome = run_dtls_server_once(dtls, sock, timeout, until="answered")
         return Played(outcome, dtls)
     conn = ServerConnection(config)
-    outcome = run_server_once(conn, sock, timeout, until="quiet")
+    outcome = run_server_once(conn, sock, timeout, until="answered")
     return Played(outcome, conn)

@@ -65,11 +65,17 @@ def printable_text(hex_value: str) -> str | None:
 
 
 def _identity(value: Any) -> Shown:
-    if isinstance(value, str) and (text := printable_text(value)) is not None:
+    """An identity's octets (recorded in hex) as quoted text where printable, else hex;
+    a value that is not hex was recorded as text already and is shown as it is."""
+    if not isinstance(value, str) or not value:
+        return Shown("", _plain(value))
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        return Shown("", json.dumps(value, ensure_ascii=False))
+    if (text := printable_text(value)) is not None:
         return Shown("", json.dumps(text, ensure_ascii=False), f"hex {value}")
-    if isinstance(value, str) and value:
-        return Shown("", f"hex {value}", "not printable text")
-    return Shown("", _plain(value))
+    return Shown("", f"hex {value}", "not printable text")
 
 
 def _extensions(value: Any) -> Shown:

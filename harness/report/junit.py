@@ -2,8 +2,13 @@
 
 Written here rather than by pytest's ``--junitxml`` because the mapping is the
 conformance one: fail is a <failure>, a harness error an <error>, and inconclusive and
-not applicable are <skipped> with the verdict in the message, so a CI run never counts
-an undecided purpose as passed. Requirement IDs go in <properties>.
+not applicable are <skipped> whose message starts with the verdict ("inconclusive: the
+SUT ...", "not applicable: ICS ..."), so a CI run never counts an undecided purpose as
+passed and says why it was not. Requirement IDs go in <properties>.
+
+Names are stable across machines and runs, so CI history lines up: the classname is
+``<framework>.<SUT role>`` (``saef-psk.entity_b``), the name the purpose instance id
+(``TP/SAEF-PSK/B/05[tls]``); nothing carries a path.
 """
 
 from __future__ import annotations
@@ -32,12 +37,16 @@ def _details(tp: TpResult) -> str:
     return "\n".join(lines)
 
 
+def classname(tp: TpResult) -> str:
+    """``saef-psk.entity_b``: framework and SUT role, the same on every machine."""
+    return ".".join(p.replace(".", "_") for p in (tp.framework, tp.sut_role) if p) or SUITE_NAME
+
+
 def _testcase(tp: TpResult) -> ET.Element:
     case = ET.Element(
         "testcase",
         {
-            "classname": ".".join(p for p in (tp.framework, tp.sut_role, tp.feature) if p)
-            or SUITE_NAME,
+            "classname": classname(tp),
             "name": tp.tp,
             "time": f"{tp.duration:.3f}",
         },
@@ -45,7 +54,7 @@ def _testcase(tp: TpResult) -> ET.Element:
     properties = ET.SubElement(case, "properties")
     for rid in tp.requirements:
         ET.SubElement(properties, "property", {"name": "requirement", "value": rid})
-    for name in ("title", "transport", "verdict"):
+    for name in ("purpose", "title", "feature", "transport", "verdict"):
         ET.SubElement(properties, "property", {"name": name, "value": str(getattr(tp, name))})
     for name, path in tp.artifacts.items():
         ET.SubElement(properties, "property", {"name": f"artifact.{name}", "value": path})
@@ -55,7 +64,9 @@ def _testcase(tp: TpResult) -> ET.Element:
     elif tp.verdict is Verdict.ERROR:
         ET.SubElement(case, "error", {"message": message, "type": "error"}).text = _details(tp)
     elif tp.verdict in (Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE):
-        ET.SubElement(case, "skipped", {"message": f"{tp.verdict}: {message}"})
+        ET.SubElement(
+            case, "skipped", {"message": f"{tp.verdict}: {message}", "type": str(tp.verdict)}
+        ).text = _details(tp)
     ET.SubElement(case, "system-out").text = _details(tp)
     return case
 

@@ -6,6 +6,7 @@ it; OpenSSL's ``-keylogfile`` and GnuTLS's ``SSLKEYLOGFILE`` write the same line
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,5 +26,9 @@ def write_keylog(traces: Iterable[Trace], path: Path) -> bool:
     if not lines:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(HEADER + "\n".join(lines) + "\n", encoding="ascii")
+    # Master secrets: readable by the owner only (0600), also when the file existed.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(HEADER + "\n".join(lines) + "\n")
     return True

@@ -12,8 +12,10 @@ leg record is the harness playing the role opposite the SUT's. Arrows are ordere
 time across every connection, so legs that overlap (the MAF answering Entity B while
 Entity A waits) interleave as they did on the wire.
 
-The markup is compact (classes styled once in the page's CSS, one arrowhead marker
-defined once per page by :data:`SVG_DEFS`), because a campaign has a chart per purpose.
+The markup is compact (classes styled once by :data:`MSC_CSS` in the page's style
+sheet, one arrowhead marker defined once per page by :data:`SVG_DEFS`), because a
+campaign has a chart per purpose. :func:`standalone_svg` embeds both, for an SVG file
+on its own (the Allure attachment).
 """
 
 from __future__ import annotations
@@ -45,13 +47,32 @@ NOTE_WIDTH = 330  # the notes column right of the last lifeline
 MAX_LABEL = 44
 MAX_NOTE = 60
 
+# The arrowhead, in user units so the decisive (thicker) arrow's head is no larger.
+_MARKER = (
+    '<marker id="msc-ah" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" '
+    'markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
+    'fill="context-stroke"/></marker>'
+)
 # Defined once per page; every chart's arrows refer to it.
 SVG_DEFS = (
-    '<svg class="msc-defs" width="0" height="0" aria-hidden="true"><defs>'
-    '<marker id="msc-ah" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-    'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
-    'fill="context-stroke"/></marker></defs></svg>'
+    f'<svg class="msc-defs" width="0" height="0" aria-hidden="true"><defs>{_MARKER}</defs></svg>'
 )
+# The charts' style, once per page (html_report adds it to the page's style sheet).
+MSC_CSS = """\
+svg.msc { font: 12px system-ui, sans-serif; background: #fcfcfe; border: 1px solid #ececf2; }
+svg.msc rect.ll { fill: #eef1f8; stroke: #8a8aa0; } svg.msc rect.ll.sut { fill: #fff3d6; stroke: #b08400; }
+svg.msc line.ll { stroke: #b4b4c4; stroke-dasharray: 4 3; }
+svg.msc .lh { text-anchor: middle; font-weight: 600; }
+svg.msc line.a { stroke: #34345a; stroke-width: 1.3; marker-end: url(#msc-ah); }
+svg.msc line.a.f, svg.msc circle.a.f { stroke: #c01818; stroke-dasharray: 5 3; stroke-width: 1.6; fill: #c01818; }
+svg.msc line.a.d { stroke-width: 2.6; stroke: #0a4fa3; }
+svg.msc rect.dh { fill: #fff1a8; }
+svg.msc .m { text-anchor: middle; } svg.msc .m.f { fill: #c01818; font-weight: 600; }
+svg.msc .t { fill: #8a8a95; font-size: 10px; }
+svg.msc .n { fill: #6a6a75; font-style: italic; } svg.msc .n.f { fill: #c01818; font-style: normal; }
+svg.msc .n.d { fill: #0a4fa3; font-weight: 600; }
+svg.msc .e { fill: #34345a; }
+"""
 
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
 
@@ -104,7 +125,12 @@ def _label(entry: TraceEntry) -> str:
     return entry.type
 
 
-def _pair(tp: TpResult, index: int, trace: Trace) -> tuple[str, str]:
+def role_label(key: str) -> str:
+    """``entity_a`` -> ``Entity A``; other keys as they are."""
+    return ROLE_LABELS.get(key, key)
+
+
+def party_pair(tp: TpResult, index: int, trace: Trace) -> tuple[str, str]:
     """(harness party, peer) of the ``index``-th trace, from the legs when they say it."""
     legs: Sequence[Mapping[str, Any]] = tp.legs
     leg: Mapping[str, Any] | None = None
@@ -124,12 +150,24 @@ def _order(key: str) -> tuple[int, str]:
     return (ROLE_ORDER.index(key), key) if key in ROLE_ORDER else (len(ROLE_ORDER), key)
 
 
+def decisive_arrow(from_sut: Sequence[Arrow]) -> Arrow | None:
+    """The SUT's message a reader looks at first: its first fatal alert (a refusal),
+    else its last message that is not the closing ``close_notify`` (the answer it
+    gave: a Finished, an HTTP response), else its last message."""
+    fatal = next((a for a in from_sut if "fatal" in a.label), None)
+    if fatal is not None:
+        return fatal
+    closing = "close_notify"
+    answer = next((a for a in reversed(from_sut) if closing not in a.label), None)
+    return answer or (from_sut[-1] if from_sut else None)
+
+
 def build_chart(tp: TpResult) -> Chart:
     sut_key = tp.sut_role or "sut"
     keys = {sut_key}
     arrows: list[Arrow] = []
     for number, trace in enumerate(tp.traces, start=1):
-        party, peer = _pair(tp, number - 1, trace)
+        party, peer = party_pair(tp, number - 1, trace)
         keys.update((party, peer))
         for entry in trace.messages:
             source, target = (party, peer) if entry.direction == "sent" else (peer, party)
@@ -147,13 +185,13 @@ def build_chart(tp: TpResult) -> Chart:
             )
     arrows.sort(key=lambda a: a.time)  # stable: one connection's order is kept on ties
     from_sut = [a for a in arrows if a.from_sut]
-    decisive = next((a for a in from_sut if "fatal" in a.label), from_sut[-1] if from_sut else None)
+    decisive = decisive_arrow(from_sut)
     if decisive is not None:
         decisive.decisive = True
     lifelines = [
         Lifeline(
             key,
-            f"{ROLE_LABELS.get(key, key)} ({'SUT' if key == sut_key else 'harness'})",
+            f"{role_label(key)} ({'SUT' if key == sut_key else 'harness'})",
             key == sut_key,
         )
         for key in sorted(keys, key=_order)
@@ -180,6 +218,7 @@ def render_svg(chart: Chart, title: str = "") -> str:
         f'height="{height}" viewBox="0 0 {width} {height}" role="img">'
         f"<title>{_text(title or 'message sequence chart')}</title>"
     ]
+    out.append('<text class="t" x="4" y="24">t (ms)</text>')
     for line in chart.lifelines:
         cx = x[line.key]
         cls = "ll sut" if line.sut else "ll"
@@ -199,14 +238,11 @@ def render_svg(chart: Chart, title: str = "") -> str:
                 f'width="{abs(x2 - x1) - 8}" height="{ROW - 2}" rx="3"/>'
             )
         ms = max(0.0, arrow.time - start) * 1000
-        out.append(f'<text class="t" x="4" y="{y - 3}">{ms:.1f} ms</text>')
+        out.append(f'<text class="t" x="4" y="{y - 3}">{ms:.1f}</text>')
         if x1 == x2:  # a note on one lifeline (a harness-side action)
             out.append(f'<circle class="{classes}" cx="{x1}" cy="{y - 4}" r="4"/>')
         else:
-            out.append(
-                f'<line class="{classes}" x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" '
-                'marker-end="url(#msc-ah)"/>'
-            )
+            out.append(f'<line class="{classes}" x1="{x1}" y1="{y}" x2="{x2}" y2="{y}"/>')
         prefix = "⚡ " if arrow.fault else ""
         suffix = f" [{arrow.connection}]" if len(chart.endings) > 1 or arrow.connection > 1 else ""
         mark = "  ◀ decisive" if arrow.decisive else ""
@@ -237,3 +273,13 @@ def chart_svg(tp: TpResult) -> str:
     if not tp.traces:
         return ""
     return render_svg(build_chart(tp), f"{tp.tp}: message sequence chart")
+
+
+def standalone_svg(tp: TpResult) -> str:
+    """The purpose's chart as an SVG document of its own (style and marker inside), or ''."""
+    chart = chart_svg(tp)
+    if not chart:
+        return ""
+    head, _, rest = chart.partition("</title>")
+    css = MSC_CSS.replace("\n", " ")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{head}</title><defs>{_MARKER}</defs><style>{css}</style>{rest}'

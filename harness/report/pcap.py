@@ -6,17 +6,21 @@ sequence and acknowledgement numbers, FIN exchange) between the trace's endpoint
 each DTLS trace a series of UDP datagrams. Wireshark then dissects the TLS records and,
 with the ``.keys`` file beside the capture, decrypts them. Several traces of one purpose
 share one file and get distinct port pairs, so Wireshark keeps them apart.
+
+The frames (Ethernet II, IPv4 or IPv6, TCP or UDP, with correct checksums) and the
+classic libpcap file around them are packed with ``struct`` here: building them as scapy
+packets cost about a millisecond per frame, most of a campaign's report time, for bytes
+whose layout is fixed. tshark remains the oracle that the files are what Wireshark reads
+(tests/test_wireshark.py); scapy still reads them in tests/test_reports.py.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import struct
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-
-from scapy.layers.inet import IP, TCP, UDP
-from scapy.layers.l2 import Ether
-from scapy.packet import Packet, Raw
-from scapy.utils import wrpcap
 
 from harness.tls.trace import Trace
 
@@ -28,6 +32,85 @@ _CLIENT_ISN = 0x10000000
 _SERVER_ISN = 0x20000000
 _TICK = 1e-6  # spacing of synthetic packets that share one recorded time
 
+# libpcap file format (https://www.tcpdump.org/manpages/pcap-savefile.5.html): magic,
+# version 2.4, thiszone, sigfigs, snaplen, link type 1 (Ethernet); microsecond stamps.
+PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+_RECORD = struct.Struct("<IIII")  # ts_sec, ts_usec, incl_len, orig_len
+_ETHER_IPV4 = bytes(12) + b"\x08\x00"  # dst, src (zero: synthetic), EtherType IPv4
+_ETHER_IPV6 = bytes(12) + b"\x86\xdd"
+PROTO_TCP = 6
+PROTO_UDP = 17
+TCP_FLAGS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10}
+TTL = 64
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One captured frame: when it was seen and its bytes from the Ethernet header on."""
+
+    time: float
+    data: bytes
+
+
+def _checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071): ones' complement of the ones' complement sum."""
+    if len(data) % 2:
+        data += b"\x00"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _ip_frame(src: str, dst: str, protocol: int, segment: bytearray, checksum_at: int) -> bytes:
+    """Ethernet + IP header around a TCP/UDP ``segment`` whose checksum field (at
+    ``checksum_at``, zero on entry) is filled in over the pseudo-header here."""
+    source, destination = ipaddress.ip_address(src), ipaddress.ip_address(dst)
+    length = len(segment)
+    if source.version == 4 and destination.version == 4:
+        pseudo = source.packed + destination.packed + struct.pack("!BBH", 0, protocol, length)
+        struct.pack_into("!H", segment, checksum_at, _checksum(pseudo + segment) or 0xFFFF)
+        header = bytearray(
+            struct.pack("!BBHHHBBH", 0x45, 0, 20 + length, 1, 0, TTL, protocol, 0)
+            + source.packed
+            + destination.packed
+        )
+        struct.pack_into("!H", header, 10, _checksum(bytes(header)))
+        return _ETHER_IPV4 + bytes(header) + bytes(segment)
+    if source.version == 4:
+        source = ipaddress.IPv6Address(f"::ffff:{source}")
+    if destination.version == 4:
+        destination = ipaddress.IPv6Address(f"::ffff:{destination}")
+    pseudo = source.packed + destination.packed + struct.pack("!IxxxB", length, protocol)
+    struct.pack_into("!H", segment, checksum_at, _checksum(pseudo + segment) or 0xFFFF)
+    header = struct.pack("!IHBB", 6 << 28, length, protocol, TTL)
+    return _ETHER_IPV6 + header + source.packed + destination.packed + bytes(segment)
+
+
+def tcp_frame(
+    src: tuple[str, int],
+    dst: tuple[str, int],
+    flags: str,
+    seq: int,
+    ack: int | None,
+    payload: bytes = b"",
+) -> bytes:
+    """Ethernet/IP/TCP (no options, window 65535) carrying ``payload``."""
+    bits = 0
+    for flag in flags:
+        bits |= TCP_FLAGS[flag]
+    segment = bytearray(
+        struct.pack("!HHIIBBHHH", src[1], dst[1], seq, ack or 0, 5 << 4, bits, 65535, 0, 0)
+        + payload
+    )
+    return _ip_frame(src[0], dst[0], PROTO_TCP, segment, 16)
+
+
+def udp_frame(src: tuple[str, int], dst: tuple[str, int], payload: bytes) -> bytes:
+    """Ethernet/IP/UDP carrying ``payload``."""
+    segment = bytearray(struct.pack("!HHHH", src[1], dst[1], 8 + len(payload), 0) + payload)
+    return _ip_frame(src[0], dst[0], PROTO_UDP, segment, 6)
+
 
 class _Endpoint:
     """One side of the synthetic connection and the next sequence number it sends."""
@@ -36,6 +119,10 @@ class _Endpoint:
         self.host = host
         self.port = port
         self.seq = isn
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, self.port
 
 
 def _endpoints(
@@ -59,12 +146,7 @@ def _harness_is_client(trace: Trace) -> bool:
     return not trace.wire or trace.wire[0].direction == "sent"
 
 
-def _stamp(packet: Packet, when: float) -> Packet:
-    packet.time = when
-    return packet
-
-
-def tcp_packets(trace: Trace, local: tuple[str, int], remote: tuple[str, int]) -> list[Packet]:
+def tcp_packets(trace: Trace, local: tuple[str, int], remote: tuple[str, int]) -> list[Frame]:
     """One TCP connection carrying the trace's wire chunks in order."""
     harness = _Endpoint(local[0], local[1], _CLIENT_ISN)
     sut = _Endpoint(remote[0], remote[1], _SERVER_ISN)
@@ -76,22 +158,18 @@ def tcp_packets(trace: Trace, local: tuple[str, int], remote: tuple[str, int]) -
 
     def emit(
         src: _Endpoint, dst: _Endpoint, flags: str, payload: bytes = b"", when: float | None = None
-    ) -> Packet:
+    ) -> Frame:
         if when is None or when <= clock[0]:
             when = clock[0] + _TICK
         clock[0] = when
-        segment = TCP(sport=src.port, dport=dst.port, flags=flags, seq=src.seq, window=65535)
-        if "A" in flags:
-            segment.ack = dst.seq
-        packet = Ether() / IP(src=src.host, dst=dst.host) / segment
-        if payload:
-            packet = packet / Raw(payload)
+        ack = dst.seq if "A" in flags else None
+        frame = tcp_frame(src.address, dst.address, flags, src.seq, ack, payload)
         src.seq = (
             src.seq + len(payload) + (1 if ("S" in flags or "F" in flags) else 0)
         ) & 0xFFFFFFFF
-        return _stamp(packet, when)
+        return Frame(when, frame)
 
-    packets = [
+    frames = [
         emit(client, server, "S"),
         emit(server, client, "SA"),
         emit(client, server, "A"),
@@ -103,48 +181,58 @@ def tcp_packets(trace: Trace, local: tuple[str, int], remote: tuple[str, int]) -
         src.seq = (src.seq + chunk.gap) & 0xFFFFFFFF
         for offset in range(0, len(chunk.data), MAX_SEGMENT):
             piece = chunk.data[offset : offset + MAX_SEGMENT]
-            packets.append(emit(src, dst, "PA", piece, chunk.time))
-    packets.append(emit(client, server, "FA"))
-    packets.append(emit(server, client, "FA"))
-    packets.append(emit(client, server, "A"))
-    return packets
+            frames.append(emit(src, dst, "PA", piece, chunk.time))
+    frames.append(emit(client, server, "FA"))
+    frames.append(emit(server, client, "FA"))
+    frames.append(emit(client, server, "A"))
+    return frames
 
 
-def udp_packets(trace: Trace, local: tuple[str, int], remote: tuple[str, int]) -> list[Packet]:
+def udp_packets(trace: Trace, local: tuple[str, int], remote: tuple[str, int]) -> list[Frame]:
     """One datagram per wire chunk (a DTLS flight as the socket saw it)."""
-    packets: list[Packet] = []
+    frames: list[Frame] = []
     last = float("-inf")
     for chunk in trace.wire:
-        (src, sport), (dst, dport) = (
-            (local, remote) if chunk.direction == "sent" else (remote, local)
-        )
+        src, dst = (local, remote) if chunk.direction == "sent" else (remote, local)
         when = max(chunk.time, last + _TICK)
         last = when
-        packet = Ether() / IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / Raw(chunk.data)
-        packets.append(_stamp(packet, when))
-    return packets
+        frames.append(Frame(when, udp_frame(src, dst, chunk.data)))
+    return frames
 
 
-def trace_packets(traces: Sequence[Trace]) -> list[Packet]:
-    """All packets of the traces, each trace on its own port pair, in trace order."""
-    packets: list[Packet] = []
+def trace_packets(traces: Sequence[Trace]) -> list[Frame]:
+    """All frames of the traces, each trace on its own port pair, in trace order."""
+    frames: list[Frame] = []
     used: set[tuple[int, int]] = set()
     for index, trace in enumerate(traces):
         if not trace.wire:
             continue
         local, remote = _endpoints(trace, index, used)
         if trace.transport == "dtls":
-            packets.extend(udp_packets(trace, local, remote))
+            frames.extend(udp_packets(trace, local, remote))
         else:
-            packets.extend(tcp_packets(trace, local, remote))
-    return packets
+            frames.extend(tcp_packets(trace, local, remote))
+    return frames
+
+
+def pcap_bytes(frames: Iterable[Frame]) -> bytes:
+    """The libpcap file of ``frames``, in the order given."""
+    out = [PCAP_HEADER]
+    for frame in frames:
+        seconds = int(frame.time)
+        micros = int(round((frame.time - seconds) * 1e6))
+        if micros >= 1_000_000:
+            seconds, micros = seconds + 1, micros - 1_000_000
+        out.append(_RECORD.pack(seconds, micros, len(frame.data), len(frame.data)))
+        out.append(frame.data)
+    return b"".join(out)
 
 
 def write_pcap(traces: Iterable[Trace], path: Path) -> bool:
     """Write the capture; False (and no file) when no trace carried any wire bytes."""
-    packets = trace_packets(list(traces))
-    if not packets:
+    frames = trace_packets(list(traces))
+    if not frames:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    wrpcap(str(path), packets)
+    path.write_bytes(pcap_bytes(frames))
     return True

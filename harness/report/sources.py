@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass
 
 # Seed number -> (the document it is a draft of, the clause it covers when the source
-# names none). From REQUIREMENTS.md 0.1.
-SEEDS: dict[str, tuple[str, str]] = {
-    "000": ("SAE contribution (2013, informative)", ""),
-    "001": ("TS-0003", ""),
-    "002": ("TS-0001 Trust Enabling Architecture contribution (informative)", ""),
-    "003": ("TS-0003 MAF-based SAEF change request", "8.2.2.3"),
-    "004": ("TS-0003 earlier draft", "8.2.2.1"),
+# names none, what kind of text the seed is). From REQUIREMENTS.md 0.1.
+SEEDS: dict[str, tuple[str, str, str]] = {
+    "000": ("SAE contribution (2013)", "", "informative seed"),
+    "001": ("TS-0003", "", "seed draft"),
+    "002": ("TS-0001 Trust Enabling Architecture contribution", "", "informative seed"),
+    "003": ("TS-0003 MAF-based SAEF change request", "8.2.2.3", "seed draft"),
+    "004": ("TS-0003 earlier draft", "8.2.2.1", "seed draft"),
 }
 _SEED = re.compile(r"^`?(?P<seed>\d{3})(?:_[0-9a-f]+\.txt)?`?\s*(?P<rest>.*)$")
 _CLAUSE = re.compile(r"§\s*(?P<clause>[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)")
@@ -30,6 +30,7 @@ _ANNEX = re.compile(r"^(?P<clause>(?:[A-Z]|\d+)(?:\.\d+)+)\b")  # Z.3, 8.2.1 (no
 class Citation:
     primary: str  # "TS-0003 clause 8.2.2.1 (seed draft)"
     secondary: str  # the catalogue's source as recorded: seed file, lines
+    clause: str = ""  # "8.2.2.1" (where the source names one), for compact tables
 
 
 def cite(source: str) -> Citation:
@@ -41,9 +42,9 @@ def cite(source: str) -> Citation:
     match = _SEED.match(first)
     if not match or match["seed"] not in SEEDS:
         return Citation(source, "")
-    document, default_clause = SEEDS[match["seed"]]
+    document, default_clause, kind = SEEDS[match["seed"]]
     rest = match["rest"]
     clause_match = _CLAUSE.search(rest) or _ANNEX.match(rest)
     clause = clause_match["clause"] if clause_match else default_clause
     where = f" clause {clause}" if clause else ""
-    return Citation(f"{document}{where} (seed draft)", f"seed {source}")
+    return Citation(f"{document}{where} ({kind})", f"seed {source}", clause)

@@ -30,8 +30,10 @@ named error, never a dead reader thread that looks like a silent SUT.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import contextlib
+import ctypes
 import json
 import os
 import queue
@@ -70,6 +72,67 @@ class ShimError(HarnessError):
     """The shim could not be started or never became ready: a test-system error."""
 
 
+# Every session not yet stopped, so an interrupted campaign (harness.interrupt) and the
+# interpreter's exit stop whatever a torn-down case left running.
+_LIVE: set[CommandSession] = set()
+_LIVE_LOCK = threading.Lock()
+REQUEST_PREFIX = "m2mconf-request-"  # + the harness's pid + "-": see sweep_stale_requests
+_PR_SET_PDEATHSIG = 1
+
+
+def stop_live_sessions() -> int:
+    """Stop every session still running (each stop() is bounded); how many there were."""
+    with _LIVE_LOCK:
+        sessions = list(_LIVE)
+    for session in sessions:
+        session.stop(force=True)
+    return len(sessions)
+
+
+atexit.register(stop_live_sessions)
+
+
+def sweep_stale_requests(directory: Path | None = None) -> list[Path]:
+    """Remove the request files (keys in clear) of harness processes that are gone, and
+    kill the shims and descendants still carrying one in their environment: what a
+    harness killed with SIGKILL, which no handler sees, left behind. The files are
+    named after the harness's pid; another live harness's are left alone."""
+    folder = Path(directory or tempfile.gettempdir())
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):
+        for path in folder.glob(f"{REQUEST_PREFIX}*-*.json"):
+            owner = path.name[len(REQUEST_PREFIX) :].split("-", 1)[0]
+            if not owner.isdigit() or _process_alive(int(owner)):
+                continue
+            with contextlib.suppress(OSError):
+                if path.stat().st_uid != os.getuid():
+                    continue
+                for pid in escaped_processes([], str(path)):
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _die_with_the_harness() -> None:
+    """In the shim, before exec: SIGKILL when the thread that started it (the harness's
+    main thread) dies, so even a harness killed with SIGKILL leaves no shim running."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 class BoundedLog(list[str]):
     """The shim's log lines: the first LOG_HEAD and the last LOG_TAIL, each cut at
     MAX_LOG_LINE characters, with a marker line counting those left out between."""
@@ -98,12 +161,18 @@ def _cut(line: str, limit: int = MAX_LOG_LINE) -> str:
 class CommandAdapter:
     name = "command"
 
+    _swept = False  # sweep_stale_requests runs once per process
+
     def __init__(self, command: Sequence[str], cwd: Path, ready_timeout: float = 5.0) -> None:
         if not command:
             raise ValueError("empty shim command")
         self.command = tuple(command)
         self.cwd = Path(cwd)
         self.ready_timeout = ready_timeout
+        if not CommandAdapter._swept:
+            CommandAdapter._swept = True
+            with contextlib.suppress(Exception):
+                sweep_stale_requests()
 
     @classmethod
     def from_profile(cls, profile: SutProfile) -> CommandAdapter:
@@ -129,11 +198,14 @@ class CommandSession:
         self._stopped = False
         self._eof = False  # stdout closed: no more events will come
         self._closing = threading.Event()  # stop(): readers end at their next poll
-        fd, name = tempfile.mkstemp(prefix="m2mconf-request-", suffix=".json")
+        # mkstemp: mode 0600. The pid in the name lets a later harness remove the file
+        # if this one is killed (sweep_stale_requests).
+        fd, name = tempfile.mkstemp(prefix=f"{REQUEST_PREFIX}{os.getpid()}-", suffix=".json")
         self.config_path = Path(name)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(request.to_json(), f, indent=2)
         env = dict(os.environ, M2MCONF_CONFIG=str(self.config_path))
+        main_thread = threading.current_thread() is threading.main_thread()
         try:
             self.process = subprocess.Popen(
                 [*adapter.command, str(self.config_path)],
@@ -143,10 +215,14 @@ class CommandSession:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # own process group: stop() reaches grandchildren
+                # Only from the main thread: PDEATHSIG fires when the starting *thread* ends.
+                preexec_fn=_die_with_the_harness if main_thread else None,
             )
         except OSError as exc:
             self.config_path.unlink(missing_ok=True)
             raise ShimError(f"cannot start shim {adapter.command[0]}: {exc}") from exc
+        with _LIVE_LOCK:
+            _LIVE.add(self)
         assert self.process.stdout is not None and self.process.stderr is not None
         self._pipes = [self.process.stdout.fileno(), self.process.stderr.fileno()]
         self._readers = [
@@ -312,11 +388,14 @@ class CommandSession:
         self._result = self._exit_result(deadline)
         return self._result
 
-    def stop(self) -> None:
+    def stop(self, force: bool = False) -> None:
         """Terminate the whole process group and every descendant that left it;
         idempotent, never raises, bounded (about 2 * KILL_GRACE + 2 * POLL_INTERVAL)
-        whatever the shim does. The request file (it holds keys) goes first."""
-        if self._stopped:
+        whatever the shim does. The request file (it holds keys) goes first.
+
+        ``force``: run again even if a stop began (one an interrupting signal cut short
+        leaves the session registered, and stop_live_sessions finishes it)."""
+        if self._stopped and not force:
             return
         self._stopped = True
         with contextlib.suppress(Exception):
@@ -342,6 +421,8 @@ class CommandSession:
         for stream in (self.process.stdout, self.process.stderr):
             with contextlib.suppress(Exception):
                 stream.close()  # type: ignore[union-attr]
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from harness.sut.validation import (
     kpsa_id_key,
     kpsa_id_problem,
     kpsa_key_problem,
+    listen_host_problem,
 )
 from harness.tls.suites import parse_suite
 
@@ -109,11 +110,36 @@ class Ics:
 
 
 @dataclass(frozen=True)
+class DtlsTiming:
+    """``[ixit.dtls]``: the SUT's DTLS timing, for a lab that can set or bound it.
+
+    ``retransmission_timeout`` is the initial retransmission timer the SUT is asked for
+    (``configuration.retransmissionTimeout`` of every DTLS request; RFC 6347 4.2.4.1
+    recommends 1 s, and a SUT may retransmit sooner). ``discard_timeout`` bounds a DTLS
+    case whose conformant end is a silent discard (a record the SUT cannot authenticate,
+    RFC 6347 4.1.2.7): nothing ends such a case but the SUT giving its handshake up, so the
+    SUT's request gets this ``timeout`` and the harness waits no longer itself. It must
+    leave the SUT time to receive the harness's flight and retransmit its own at least
+    twice (``harness.legs.tls_psk.case_timeout``). None: ``ixit.timeout`` applies.
+    """
+
+    retransmission_timeout: float | None = None
+    discard_timeout: float | None = None
+
+
+@dataclass(frozen=True)
 class Ixit:
     timeout: float
-    host: str
+    host: str  # where the harness and a SUT it starts listen: loopback unless allowed
     tables: dict[tuple[Framework, Role], dict[str, Any]] = field(default_factory=dict)
     """Each (framework, role) IXIT table, validated by that framework's schema."""
+
+    allow_non_loopback: bool = False
+    """``ixit.allow_non_loopback``: the lab's explicit leave to listen on an address other
+    than loopback (harness.sut.validation.listen_host_problem)."""
+
+    dtls: DtlsTiming = field(default_factory=DtlsTiming)
+    """``[ixit.dtls]``: the SUT's DTLS timing, where the lab sets it."""
 
     def table(self, role: Role, framework: Framework = Framework.SAEF_PSK) -> dict[str, Any] | None:
         return self.tables.get((framework, role))
@@ -308,6 +334,10 @@ class _Validator(Validator):
                         f"adapter.{key}.{name}.host",
                         f"not an IP address or host name ({address.host!r})",
                     )
+                elif key == "peers":  # the harness runs (listens as) those parties there
+                    allowed = ixit.allow_non_loopback if ixit else False
+                    if (problem := listen_host_problem(address.host, allowed)) is not None:
+                        self.error(f"adapter.{key}.{name}.host", problem)
             tables[key] = addresses
         port = t.get("port", _MISSING)
         if port is _MISSING:
@@ -410,11 +440,25 @@ class _Validator(Validator):
             for spec in FRAMEWORKS.values()
             for role in spec.legacy_ixit_tables
         }
-        self.keys(t, w, ("timeout", "host", *legacy, *(str(f) for f in FRAMEWORKS)))
+        self.keys(
+            t,
+            w,
+            (
+                "timeout",
+                "host",
+                "allow_non_loopback",
+                "dtls",
+                *legacy,
+                *(str(f) for f in FRAMEWORKS),
+            ),
+        )
         timeout = self.number(t, "timeout", w, 5.0, TIMEOUT_MAX)
         host = self.string(t, "host", w, required=False) or "127.0.0.1"
+        allow_non_loopback = self.boolean(t, "allow_non_loopback", w, False)
         if not is_host(host):
             self.error("ixit.host", f"not an IP address or host name ({host!r})")
+        elif (problem := listen_host_problem(host, allow_non_loopback)) is not None:
+            self.error("ixit.host", problem)
         tables: dict[tuple[Framework, Role], dict[str, Any]] = {}
         for framework, spec in FRAMEWORKS.items():
             framework_t = self.table(t, str(framework), w, required=False)
@@ -438,7 +482,35 @@ class _Validator(Validator):
                         self.error(
                             at, f"missing (ics.roles includes {role}, ics.frameworks {framework})"
                         )
-        return Ixit(timeout, host, tables)
+        return Ixit(timeout, host, tables, allow_non_loopback, self.dtls_timing(t, timeout))
+
+    def dtls_timing(self, t: Mapping[str, Any], timeout: float) -> DtlsTiming:
+        """``[ixit.dtls]``: ``retransmissionTimeout`` and ``discardTimeout`` (optional)."""
+        w = "ixit.dtls"
+        table = self.table(t, "dtls", "ixit", required=False)
+        if table is None:
+            return DtlsTiming()
+        self.keys(table, w, ("retransmissionTimeout", "discardTimeout"))
+        retransmission = None
+        if "retransmissionTimeout" in table:
+            retransmission = self.number(table, "retransmissionTimeout", w, 1.0, 60.0)
+        discard = None
+        if "discardTimeout" in table:
+            discard = self.number(table, "discardTimeout", w, timeout, TIMEOUT_MAX)
+            if discard > timeout:
+                self.error(
+                    f"{w}.discardTimeout",
+                    f"{discard:g} exceeds ixit.timeout {timeout:g}: it shortens the bound of "
+                    "a case that ends in a silent discard, never lengthens it",
+                )
+                discard = timeout
+            elif retransmission is not None and discard < 2 * retransmission:
+                self.error(
+                    f"{w}.discardTimeout",
+                    f"{discard:g} leaves the SUT no time to retransmit its flight twice on its "
+                    f"{retransmission:g} s timer (at least {2 * retransmission:g})",
+                )
+        return DtlsTiming(retransmission, discard)
 
     @staticmethod
     def _table_given(t: Mapping[str, Any], framework: Framework, role: Role) -> bool:

@@ -69,6 +69,29 @@ class Validator:
     def error(self, where: str, message: str) -> None:
         self.errors.append(ProfileError(where, message))
 
+    def seconds(
+        self, table: Mapping[str, Any], key: str, where: str, default: float, maximum: float
+    ) -> float | None:
+        """A duration in seconds, 0 < value <= ``maximum`` (``default`` when absent)."""
+        value = table.get(key, default)
+        at = _join(where, key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.error(at, "must be a number of seconds")
+            return None
+        if not 0 < value <= maximum:
+            self.error(at, f"{value} out of range (0, {maximum:.0f}] seconds")
+            return None
+        return value
+
+    def unique(self, seen: dict[str, str], key: str | None, at: str, what: str) -> None:
+        """Record ``key`` (already normalised) as seen at ``at``; a repeat is an error."""
+        if key is None:
+            return
+        if key in seen:
+            self.error(at, f"duplicate {what} (also in {seen[key]})")
+        else:
+            seen[key] = at.rsplit(".", 1)[0]
+
     def keys(self, table: Mapping[str, Any], where: str, known: Iterable[str]) -> None:
         known = list(known)
         for key in table:
@@ -255,6 +278,60 @@ def is_host(text: str) -> bool:
     except ValueError:
         return is_host_name(text)
     return True
+
+
+LOOPBACK_NAMES = ("localhost",)  # RFC 6761 6.3: always the loopback interface
+
+
+def listen_host_problem(host: str, allow_non_loopback: bool = False) -> str | None:
+    """Why the harness (or a SUT it starts on this machine) must not listen on ``host``,
+    or None. The suite's sockets are loopback-only by design: a conformance run opens
+    servers that accept any client with a test key, which no other machine should reach.
+
+    - IPv4 loopback (127.0.0.0/8, ``localhost``): always fine.
+    - The unspecified address (0.0.0.0, ``::``): never; it listens on every interface,
+      and no SUT can be told to connect to it.
+    - IPv6, ``::1`` included: refused here rather than at run time, because the
+      harness's sockets, the reference SUT and the pcap writer are IPv4.
+    - Any other address or name: only with ``allow_non_loopback`` (a lab that runs the
+      SUT on another machine), and then only an address this machine has (checked by
+      binding it), so it fails here, naming the field, not in every case later.
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None and address.is_unspecified:
+        return (
+            f"{host} would listen on every interface, and no SUT can connect to it; "
+            "name one address (127.0.0.1 for a run on this machine)"
+        )
+    if address is not None and address.version == 6:
+        what = "IPv6 loopback" if address.is_loopback else "IPv6"
+        return (
+            f"{what} ({host}) is not supported: the harness's sockets and captures are "
+            "IPv4; use 127.0.0.1"
+        )
+    if (address is not None and address.is_loopback) or host.lower().rstrip(".") in LOOPBACK_NAMES:
+        return None
+    if not allow_non_loopback:
+        return (
+            f"{host} is not a loopback address: the harness listens only on loopback "
+            "(127.0.0.0/8) unless ixit.allow_non_loopback = true says the lab means it"
+        )
+    return _bind_problem(host)
+
+
+def _bind_problem(host: str) -> str | None:
+    """None if this machine can bind a TCP socket on ``host``, else why not."""
+    import socket  # here: validation is otherwise pure
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+    except OSError as exc:
+        return f"{host} is no address of this machine the harness can listen on ({exc.strerror or exc})"
+    return None
 
 
 def _join(where: str, key: str) -> str:

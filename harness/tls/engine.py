@@ -10,8 +10,11 @@ without changing the handshake logic:
 3. the record layer (``record.TlsRecordLayer``) protects and frames records.
 
 What ServerKeyExchange and ClientKeyExchange carry and how the premaster secret is formed
-is the suite's key exchange (``key_exchange.KeyExchange``: PSK, DHE_PSK), one object per
-connection, made once the suite is negotiated.
+is the suite's key exchange (``key_exchange.KeyExchange``: PSK, DHE_PSK, ECDHE_ECDSA), one
+object per connection, made once the suite is negotiated. A certificate-based exchange
+(``uses_certificates``) adds the RFC 5246 authentication messages, which live here:
+Certificate (both ways), CertificateRequest when the server asks, CertificateVerify;
+the engine does no PKI, a configured callback decides on the peer's chain.
 
 Faults (``faults.Faults``) are applied to each outgoing flight just before it is framed.
 Every check a conformant peer must make raises ``ProtocolError``, which becomes the
@@ -27,17 +30,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from harness.tls import alerts, keyschedule, messages
+from harness.tls import alerts, certificates, keyschedule, messages
 from harness.tls.alerts import ProtocolError
 from harness.tls.faults import Faults
 from harness.tls.framing import HandshakeMessage, TlsHandshakeFraming
 from harness.tls.key_exchange import KeyExchange, key_exchange_for
 from harness.tls.messages import (
+    CERTIFICATE,
+    CERTIFICATE_REQUEST,
+    CERTIFICATE_VERIFY,
     CLIENT_HELLO,
     CLIENT_KEY_EXCHANGE,
+    EXT_EC_POINT_FORMATS,
     EXT_EXTENDED_MASTER_SECRET,
     EXT_RENEGOTIATION_INFO,
     EXT_SERVER_NAME,
+    EXT_SIGNATURE_ALGORITHMS,
+    EXT_SUPPORTED_GROUPS,
     FINISHED,
     HELLO_REQUEST,
     SERVER_HELLO,
@@ -59,7 +68,7 @@ from harness.tls.record import (
     TlsRecordLayer,
     make_protection,
 )
-from harness.tls.suites import PROFILE_SUITES, SUITES, CipherSuite
+from harness.tls.suites import ENGINE_SUITES, PROFILE_SUITES, CipherSuite
 from harness.tls.trace import Trace, TraceEntry
 
 EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
@@ -118,6 +127,14 @@ class ClientConfig:
     extended_master_secret: bool = True  # offer RFC 7627
     faults: Faults = field(default_factory=Faults)
     rng: Callable[[int], bytes] = os.urandom
+    # ECDHE_ECDSA (RFC 8422): our chain (DER, leaf first) and its P-256 private key (a
+    # key object, or PKCS #8 / SEC 1 DER or PEM), sent when the server asks for them.
+    certificate_chain: list[bytes] = field(default_factory=list)
+    private_key: certificates.PrivateKeyInput | None = None
+    # Decides on the server's chain (DER, leaf first): None accepts, (alert, reason)
+    # refuses with that alert. The engine does no PKI: without a callback any chain whose
+    # leaf key verifies the signatures is taken.
+    verify_certificate: certificates.CertificateCheck | None = None
 
 
 UnknownIdentity = Literal["alert", "random_key"]
@@ -139,6 +156,19 @@ class ServerConfig:
     # to the socket layer: a server that derives keys from the handshake (a MAF storing
     # Kc) holds them before the client can know the handshake completed and use them.
     on_established: Callable[[Connection], None] | None = None
+    # A harness that deliberately holds a wrong key for a psk_identity whose right key is
+    # known only during the handshake (a MAF deriving Km from a just-exported Ke): the key
+    # the client really uses, to read the alert the client encrypts under it.
+    peer_psk_lookup: Callable[[bytes], bytes | None] | None = None
+    # ECDHE_ECDSA (RFC 8422): our chain (DER, leaf first) and its P-256 private key;
+    # required when ``suites`` holds a certificate suite.
+    certificate_chain: list[bytes] = field(default_factory=list)
+    private_key: certificates.PrivateKeyInput | None = None
+    # Mutual authentication: "request" sends a CertificateRequest and takes an empty
+    # client Certificate; "require" refuses one with handshake_failure (RFC 5246 7.4.6).
+    client_certificate: Literal["none", "request", "require"] = "none"
+    # Decides on the client's (non-empty) chain, as ClientConfig.verify_certificate.
+    verify_certificate: certificates.CertificateCheck | None = None
 
     def lookup(self, identity: bytes) -> bytes | None:
         if callable(self.psk_lookup):
@@ -234,6 +264,13 @@ class Connection:
         self._events: list[Event] = []
         self._peer_read_state: RecordProtection | None = None
         self._kx: KeyExchange | None = None  # the negotiated suite's key exchange
+        # Certificate suites: the chain the peer sent (DER, leaf first; [] if it sent an
+        # empty Certificate, None if it sent none), what the verification callback said,
+        # and whether the server asked for a client certificate.
+        self.peer_certificate_chain: list[bytes] | None = None
+        self.certificate_verdict: str | None = None
+        self.certificate_requested = False
+        self._peer_key: Any = None  # the peer leaf's P-256 key, for its signatures
         self._record_version: tuple[int, int] | None = None  # of the record being handled
 
     # -- public sans-IO interface ----------------------------------------------------------
@@ -295,7 +332,9 @@ class Connection:
 
     @property
     def suite(self) -> CipherSuite | None:
-        return SUITES.get(self.negotiated_suite) if self.negotiated_suite is not None else None
+        if self.negotiated_suite is None:
+            return None
+        return ENGINE_SUITES.get(self.negotiated_suite)
 
     # -- records in ---------------------------------------------------------------------
 
@@ -626,13 +665,117 @@ class Connection:
     def _trace_received_handshake(self, message: HandshakeMessage) -> None:
         dhe = self._kx.uses_dh if self._kx is not None else None
         dtls = self.protocol_version != TLS12
-        fields = messages.describe(message.msg_type, message.body, dhe, dtls)
+        kx_name = self._kx.name if self._kx is not None and self._kx.uses_certificates else None
+        fields = messages.describe(message.msg_type, message.body, dhe, dtls, kx_name)
         self._trace(
             "received",
             "handshake",
             messages.message_name(message.msg_type),
             fields,
             message.transcript_bytes,
+        )
+
+    # -- certificates (ECDHE_ECDSA) ------------------------------------------------------
+
+    def _own_key(self) -> Any:
+        config: Any = self.config  # type: ignore[attr-defined]
+        role = "ClientConfig" if self.is_client else "ServerConfig"
+        return certificates.load_private_key(config.private_key, f"{role}.private_key")
+
+    def _certificate_item(self, chain: list[bytes], note: str = "") -> _Out:
+        body = messages.encode_certificate(chain)
+        return self._handshake_item(
+            CERTIFICATE, body, messages.describe_certificate_message(body), note
+        )
+
+    def _take_peer_certificate(self, message: HandshakeMessage) -> list[bytes]:
+        """Record the peer's chain and put a non-empty one to the verification callback
+        (its refusal is its alert), then take the leaf key the signatures must verify
+        under. The callback comes first, so a verifier judges every chain it is shown,
+        also one whose key the engine could not use."""
+        chain = messages.decode_certificate(message.body)
+        self.peer_certificate_chain = chain
+        self.transcript.append(message.transcript_bytes)
+        if not chain:
+            return chain
+        check = self.config.verify_certificate  # type: ignore[attr-defined]
+        who = "server" if self.is_client else "client"
+        if check is None:
+            self.certificate_verdict = "not checked (no verify_certificate callback)"
+        else:
+            refusal = check(list(chain))
+            if refusal is not None:
+                alert, reason = refusal
+                self.certificate_verdict = f"refused: {reason}"
+                raise ProtocolError(alerts.description_code(alert), f"{who} certificate: {reason}")
+            self.certificate_verdict = "accepted"
+        self._peer_key = certificates.leaf_public_key(chain, who)
+        return chain
+
+    def _certificate_verify_item(self) -> _Out:
+        """RFC 5246 7.4.8: ECDSA-SHA256 over every handshake message so far, as hashed."""
+        corrupt = self.faults.corrupt_signature == "CertificateVerify"
+        signature = certificates.sign(self._own_key(), b"".join(self.transcript), corrupt)
+        algorithm = certificates.ECDSA_SECP256R1_SHA256
+        body = messages.encode_digitally_signed(algorithm, signature)
+        fields = {"signature_algorithm": list(algorithm), "signature": signature.hex()}
+        note = "fault: CertificateVerify signs other data" if corrupt else ""
+        return self._handshake_item(CERTIFICATE_VERIFY, body, fields, note)
+
+
+def _check_config_certificates(config: ClientConfig | ServerConfig, role: str) -> None:
+    """A chain without a key (or the reverse), or a key that is not P-256, is a harness
+    configuration error: refuse it when the connection is made, naming the field."""
+    if bool(config.certificate_chain) != (config.private_key is not None):
+        raise ValueError(f"{role}: certificate_chain and private_key go together")
+    if config.private_key is not None:
+        certificates.load_private_key(config.private_key, f"{role}.private_key")
+
+
+def _uses_certificates(code: int) -> bool:
+    suite = ENGINE_SUITES.get(code)
+    return suite is not None and suite.key_exchange_class.uses_certificates
+
+
+def _ecc_extensions() -> list[tuple[int, bytes]]:
+    """What a client offering ECDHE_ECDSA sends (RFC 8422 5.1, RFC 5246 7.4.1.4.1):
+    secp256r1 only, uncompressed points only, ecdsa_secp256r1_sha256 only."""
+    return [
+        (EXT_SUPPORTED_GROUPS, b"\x00\x02" + certificates.SECP256R1.to_bytes(2, "big")),
+        (EXT_EC_POINT_FORMATS, bytes([1, certificates.UNCOMPRESSED])),
+        (EXT_SIGNATURE_ALGORITHMS, b"\x00\x02" + bytes(certificates.ECDSA_SECP256R1_SHA256)),
+    ]
+
+
+def _uint16_list(data: bytes | None) -> list[int] | None:
+    if data is None or len(data) < 2:
+        return None
+    body = data[2 : 2 + int.from_bytes(data[:2], "big")]
+    return [int.from_bytes(body[i : i + 2], "big") for i in range(0, len(body) - 1, 2)]
+
+
+def _usable(code: int, hello: Hello) -> bool:
+    """A certificate suite needs P-256 (RFC 8422 5.1: an absent supported_groups allows
+    any curve) and ecdsa_secp256r1_sha256 among the client's signature_algorithms (RFC
+    5246 7.4.1.4.1: absent means SHA-1 only, which this engine does not sign)."""
+    if not _uses_certificates(code):
+        return True
+    groups = _uint16_list(hello.extension(EXT_SUPPORTED_GROUPS))
+    if groups is not None and certificates.SECP256R1 not in groups:
+        return False
+    algorithms = _uint16_list(hello.extension(EXT_SIGNATURE_ALGORITHMS)) or []
+    return int.from_bytes(bytes(certificates.ECDSA_SECP256R1_SHA256), "big") in algorithms
+
+
+def _check_point_formats(data: bytes | None, who: str) -> None:
+    """RFC 8422 5.1.2: a peer that lists point formats must list uncompressed."""
+    if data is None:
+        return
+    if not data or len(data) != 1 + data[0]:
+        raise ProtocolError(alerts.DECODE_ERROR, f"malformed ec_point_formats from the {who}")
+    if certificates.UNCOMPRESSED not in data[1:]:
+        raise ProtocolError(
+            alerts.ILLEGAL_PARAMETER, f"{who}'s ec_point_formats lacks uncompressed"
         )
 
 
@@ -656,6 +799,7 @@ class ClientConnection(Connection):
         framing: TlsHandshakeFraming | None = None,
     ) -> None:
         super().__init__(config.faults, config.rng, records, framing)
+        _check_config_certificates(config, "ClientConfig")
         self.config = config
         self.offered_suites = list(
             config.faults.offered_suites
@@ -664,6 +808,7 @@ class ClientConnection(Connection):
         )
         self._offered_extensions: set[int] = set()
         self._ske: ServerKeyExchange | None = None
+        self._certificate_request: messages.CertificateRequest | None = None
 
     def start(self, now: float | None = None) -> None:
         """Queue the ClientHello."""
@@ -676,6 +821,8 @@ class ClientConnection(Connection):
             extensions.append((EXT_SERVER_NAME, messages.sni_extension_data(host)))
         if self.config.extended_master_secret:
             extensions.append((EXT_EXTENDED_MASTER_SECRET, b""))
+        if any(_uses_certificates(code) for code in self.offered_suites):
+            extensions += _ecc_extensions()
         self._offered_extensions = {kind for kind, _ in extensions} | {EXT_RENEGOTIATION_INFO}
         version = (
             divmod(f.hello_version, 256) if f.hello_version is not None else self.protocol_version
@@ -729,6 +876,19 @@ class ClientConnection(Connection):
         elif self.state == "wait_shd":
             self._expect(message, SERVER_HELLO_DONE)
             self._on_server_hello_done(message)
+        elif self.state == "wait_server_certificate":
+            self._expect(message, CERTIFICATE)
+            self._on_server_certificate(message)
+        elif self.state == "wait_server_key_exchange":
+            self._expect(message, SERVER_KEY_EXCHANGE)
+            self._on_server_key_exchange(message)
+            self.state = "wait_certificate_request_or_shd"
+        elif self.state == "wait_certificate_request_or_shd":
+            self._expect(message, CERTIFICATE_REQUEST, SERVER_HELLO_DONE)
+            if message.msg_type == CERTIFICATE_REQUEST:
+                self._on_certificate_request(message)
+            else:
+                self._on_server_hello_done(message)
         elif self.state == "wait_finished":
             self._expect(message, FINISHED)
             self._check_peer_finished(message)
@@ -746,7 +906,7 @@ class ClientConnection(Connection):
             )
         self._check_server_hello_record(hello.version)
         suite = hello.cipher_suites[0]
-        if suite not in self.offered_suites or suite not in SUITES:
+        if suite not in self.offered_suites or suite not in ENGINE_SUITES:
             raise ProtocolError(
                 alerts.ILLEGAL_PARAMETER,
                 f"server selected suite 0x{suite:04X}, which was not offered",
@@ -778,6 +938,10 @@ class ClientConnection(Connection):
         self.negotiated_suite = suite
         self._kx = key_exchange_for(self.suite)(self.rng)
         self.extended_master_secret = hello.extension(EXT_EXTENDED_MASTER_SECRET) is not None
+        if self._kx.uses_certificates:
+            _check_point_formats(hello.extension(EXT_EC_POINT_FORMATS), "server")
+            self.state = "wait_server_certificate"
+            return
         self.state = "wait_ske_or_shd"
 
     def _check_server_hello_record(self, version: tuple[int, int]) -> None:
@@ -811,6 +975,9 @@ class ClientConnection(Connection):
                 f"ServerHelloDone without ServerKeyExchange for {kx.name}",
             )
         self.transcript.append(message.transcript_bytes)
+        if kx.uses_certificates:
+            self._send_certificate_client_flight(kx)
+            return
         f = self.faults
         identity = f.psk_identity if f.psk_identity is not None else self.config.psk_identity
         psk = f.psk if f.psk is not None else self.config.psk
@@ -832,6 +999,50 @@ class ClientConnection(Connection):
         self.state = "wait_ccs"
         self._send_flight(flight)
 
+    def _on_server_certificate(self, message: HandshakeMessage) -> None:
+        """RFC 5246 7.4.2: the server's chain; its leaf key signs the ServerKeyExchange."""
+        chain = self._take_peer_certificate(message)
+        if not chain:
+            raise ProtocolError(alerts.HANDSHAKE_FAILURE, "server sent an empty Certificate")
+        assert self._kx is not None and self.client_random and self.server_random
+        self._kx.bind(self.client_random, self.server_random, peer_key=self._peer_key)  # type: ignore[attr-defined]
+        self.state = "wait_server_key_exchange"
+
+    def _on_certificate_request(self, message: HandshakeMessage) -> None:
+        request = messages.decode_certificate_request(message.body)
+        self.certificate_requested = True
+        self._certificate_request = request
+        self.transcript.append(message.transcript_bytes)
+        self.state = "wait_shd"
+
+    def _send_certificate_client_flight(self, kx: KeyExchange) -> None:
+        """[Certificate] ClientKeyExchange [CertificateVerify] CCS Finished (RFC 5246 7.3).
+        Our chain goes only to a request that allows ecdsa_sign with SHA-256 (7.4.6);
+        otherwise the Certificate is empty and no CertificateVerify follows."""
+        flight: list[_Out] = []
+        chain: list[bytes] = []
+        if self.certificate_requested:
+            request = self._certificate_request
+            assert request is not None
+            fits = (
+                certificates.ECDSA_SIGN in request.certificate_types
+                and certificates.ECDSA_SECP256R1_SHA256 in request.signature_algorithms
+            )
+            chain = list(self.config.certificate_chain) if fits else []
+            note = ""
+            if not fits and self.config.certificate_chain:
+                note = "empty: the CertificateRequest does not allow ecdsa_secp256r1_sha256"
+            flight.append(self._certificate_item(chain, note))
+        cke, body = kx.client_key_exchange(b"")
+        flight.append(self._handshake_item(CLIENT_KEY_EXCHANGE, body, cke.fields()))
+        self._derive_keys(kx.premaster(b""))
+        if chain:
+            flight.append(self._certificate_verify_item())
+        flight.append(self._ccs_item())
+        flight.append(self._finished_item())
+        self.state = "wait_ccs"
+        self._send_flight(flight)
+
 
 class ServerConnection(Connection):
     """Entity B: the TLS server."""
@@ -845,6 +1056,11 @@ class ServerConnection(Connection):
         framing: TlsHandshakeFraming | None = None,
     ) -> None:
         super().__init__(config.faults, config.rng, records, framing)
+        _check_config_certificates(config, "ServerConfig")
+        if any(_uses_certificates(code) for code in config.suites) and not config.private_key:
+            raise ValueError(
+                "ServerConfig: a certificate suite needs certificate_chain and private_key"
+            )
         self.config = config
         self.server_name: str | None = None
         self.identity_known: bool | None = None
@@ -866,6 +1082,12 @@ class ServerConnection(Connection):
         elif self.state == "wait_client_key_exchange":
             self._expect(message, CLIENT_KEY_EXCHANGE)
             self._on_client_key_exchange(message)
+        elif self.state == "wait_client_certificate":
+            self._expect(message, CERTIFICATE)
+            self._on_client_certificate(message)
+        elif self.state == "wait_certificate_verify":
+            self._expect(message, CERTIFICATE_VERIFY)
+            self._on_certificate_verify(message)
         elif self.state == "wait_finished":
             self._expect(message, FINISHED)
             self._check_peer_finished(message, tolerate=self.faults.tolerate_bad_finished)
@@ -949,7 +1171,11 @@ class ServerConnection(Connection):
         if f.selected_suite is not None:
             suite = f.selected_suite
         else:
-            chosen = [s for s in self.config.suites if s in hello.cipher_suites and s in SUITES]
+            chosen = [
+                s
+                for s in self.config.suites
+                if s in hello.cipher_suites and s in ENGINE_SUITES and _usable(s, hello)
+            ]
             if not chosen:
                 raise ProtocolError(
                     alerts.HANDSHAKE_FAILURE, "no offered cipher suite is acceptable"
@@ -967,6 +1193,11 @@ class ServerConnection(Connection):
             extensions.append((EXT_RENEGOTIATION_INFO, b"\x00"))  # RFC 5746 section 3.6
         if self.extended_master_secret or f.unsolicited_ems:
             extensions.append((EXT_EXTENDED_MASTER_SECRET, b""))
+        if _uses_certificates(suite):
+            formats = hello.extension(EXT_EC_POINT_FORMATS)
+            _check_point_formats(formats, "client")
+            if formats is not None:  # RFC 8422 5.2: answered only if offered
+                extensions.append((EXT_EC_POINT_FORMATS, bytes([1, certificates.UNCOMPRESSED])))
         self.server_random = self.rng(32)
         version = (
             divmod(f.hello_version, 256) if f.hello_version is not None else self.protocol_version
@@ -1004,6 +1235,15 @@ class ServerConnection(Connection):
             )
         ]
         self._kx = key_exchange_for(self.suite)(self.rng, self.config.dh_group)
+        if self._kx.uses_certificates:
+            assert self.client_random is not None
+            self._kx.bind(  # type: ignore[attr-defined]
+                self.client_random,
+                self.server_random,
+                signing_key=self._own_key(),
+                corrupt_signature=f.corrupt_signature == "ServerKeyExchange",
+            )
+            flight.append(self._certificate_item(list(self.config.certificate_chain)))
         hint = (
             f.psk_identity_hint
             if f.psk_identity_hint is not None
@@ -1013,6 +1253,8 @@ class ServerConnection(Connection):
         if ske is not None:
             self.psk_identity_hint = ske.psk_identity_hint
             note = "fault: psk_identity_hint overridden" if f.psk_identity_hint is not None else ""
+            if self._kx.uses_certificates and f.corrupt_signature == "ServerKeyExchange":
+                note = "fault: ServerKeyExchange signs other data"
             flight.append(
                 self._handshake_item(
                     SERVER_KEY_EXCHANGE,
@@ -1021,8 +1263,18 @@ class ServerConnection(Connection):
                     note,
                 )
             )
-        flight.append(self._handshake_item(SERVER_HELLO_DONE, b"", {}))
         self.state = "wait_client_key_exchange"
+        if self._kx.uses_certificates and self.config.client_certificate != "none":
+            # RFC 5246 7.4.4; no certificate_authorities: the seeds' rules are not a CA list.
+            request = messages.CertificateRequest(
+                [certificates.ECDSA_SIGN], [certificates.ECDSA_SECP256R1_SHA256]
+            )
+            flight.append(
+                self._handshake_item(CERTIFICATE_REQUEST, request.encode(), request.fields())
+            )
+            self.certificate_requested = True
+            self.state = "wait_client_certificate"
+        flight.append(self._handshake_item(SERVER_HELLO_DONE, b"", {}))
         self._send_flight(flight)
 
     def _on_client_key_exchange(self, message: HandshakeMessage) -> None:
@@ -1040,12 +1292,22 @@ class ServerConnection(Connection):
                 f"negotiated {chosen[0]}.{chosen[1]} (RFC 5246 6.2.1)",
             )
         self.records.expected_version = chosen
+        if kx.uses_certificates:
+            ecdhe = kx.decode_client_key_exchange(message.body)
+            kx.accept_client_key_exchange(ecdhe)
+            self.transcript.append(message.transcript_bytes)
+            self._derive_keys(kx.premaster(b""))
+            # RFC 5246 7.4.8: a client that sent a non-empty chain proves its key next.
+            self.state = "wait_certificate_verify" if self.peer_certificate_chain else "wait_ccs"
+            return
         cke = kx.decode_client_key_exchange(message.body)
         self.psk_identity = cke.psk_identity
         f = self.faults
         configured = self.config.lookup(cke.psk_identity)
         psk = f.psk if f.psk is not None else configured
         peer_psk = f.peer_psk if f.peer_psk is not None else configured
+        if f.peer_psk is None and self.config.peer_psk_lookup is not None:
+            peer_psk = self.config.peer_psk_lookup(cke.psk_identity)
         self.identity_known = configured is not None
         if psk is None:
             if self.config.unknown_identity == "alert":
@@ -1056,6 +1318,26 @@ class ServerConnection(Connection):
         kx.accept_client_key_exchange(cke)
         self.transcript.append(message.transcript_bytes)
         self._derive_keys(kx.premaster(psk), kx.premaster(peer_psk) if peer_psk else None)
+        self.state = "wait_ccs"
+
+    def _on_client_certificate(self, message: HandshakeMessage) -> None:
+        chain = self._take_peer_certificate(message)
+        if not chain and self.config.client_certificate == "require":
+            raise ProtocolError(
+                alerts.HANDSHAKE_FAILURE, "client sent no certificate and one is required"
+            )
+        self.state = "wait_client_key_exchange"
+
+    def _on_certificate_verify(self, message: HandshakeMessage) -> None:
+        algorithm, signature = messages.decode_digitally_signed(message.body, "CertificateVerify")
+        if algorithm != certificates.ECDSA_SECP256R1_SHA256:
+            raise ProtocolError(
+                alerts.ILLEGAL_PARAMETER, f"CertificateVerify signed with {algorithm}, not asked"
+            )
+        certificates.verify(
+            self._peer_key, b"".join(self.transcript), signature, "CertificateVerify"
+        )
+        self.transcript.append(message.transcript_bytes)
         self.state = "wait_ccs"
 
 

@@ -111,6 +111,10 @@ class Faults:
     unsolicited_ems: bool = False
     # Flip one bit of the outgoing Finished verify_data: the peer must answer decrypt_error.
     corrupt_finished: bool = False
+    # Certificate suites: sign other data in the outgoing "ServerKeyExchange" or
+    # "CertificateVerify" (a well-formed signature that does not verify): the peer must
+    # answer decrypt_error (RFC 5246 7.2.2).
+    corrupt_signature: str | None = None
     # Flip one bit of the MAC/tag of the record that carries this message (e.g. "Finished",
     # "ApplicationData"): the peer must answer bad_record_mac.
     corrupt_record_mac: str | None = None
@@ -128,6 +132,13 @@ class Faults:
     # DTLS only: faults on datagrams (loss, duplication, reordering, delay, corruption,
     # replay, fragmentation); see harness.tls.dtls_faults. Ignored over TLS.
     dtls: DatagramFaults = field(default_factory=DatagramFaults)
+
+    def __post_init__(self) -> None:
+        if self.corrupt_signature not in (None, "ServerKeyExchange", "CertificateVerify"):
+            raise ValueError(
+                f"corrupt_signature: {self.corrupt_signature!r} is not ServerKeyExchange "
+                "or CertificateVerify"
+            )
 
     @property
     def any(self) -> bool:

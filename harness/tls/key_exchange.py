@@ -21,6 +21,11 @@ client: on the ServerHello). The calls, in handshake order::
 key the peer holds when a fault made ours wrong, to read the peer's encrypted alert), so
 the ephemeral agreement is done once, in the exchange step, and kept.
 
+A certificate-based exchange (``uses_certificates``: ECDHE_ECDSA) gets from the engine,
+before ``server_key_exchange`` / ``process_server_key_exchange``, what its signature
+covers and who signs or verifies it (``EcdheEcdsa.bind``); it takes no psk
+(``uses_psk`` False: the server looks none up, ``premaster`` ignores its argument).
+
 Finite-field DH runs in OpenSSL through ``cryptography`` (:class:`DhKeyPair`); the plain
 ``pow()`` of ``harness.tls.dh`` stays as the reference and the fallback.
 """
@@ -35,10 +40,16 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dh as openssl_dh
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness.tls import alerts, dh, keyschedule, messages
+from harness.tls import alerts, certificates, dh, keyschedule, messages
 from harness.tls.alerts import ProtocolError
-from harness.tls.messages import ClientKeyExchange, ServerKeyExchange
+from harness.tls.messages import (
+    ClientKeyExchange,
+    EcdheClientKeyExchange,
+    EcdheServerKeyExchange,
+    ServerKeyExchange,
+)
 
 if TYPE_CHECKING:
     from harness.tls.suites import CipherSuite
@@ -73,6 +84,20 @@ def _dh_private_key_info(p: int, g: int, x: int) -> bytes:
         0x30, _der(0x06, _DH_KEY_AGREEMENT_OID) + _der(0x30, _der_integer(p) + _der_integer(g))
     )
     return _der(0x30, _der_integer(0) + algorithm + _der(0x04, _der_integer(x)))
+
+
+def _dh_public_key_info(p: int, g: int, y: int) -> bytes:
+    """SubjectPublicKeyInfo (RFC 5280; RFC 3279 2.3.3) of a PKCS #3 DH public value.
+
+    How a peer's value gets into OpenSSL: building it from ``DHParameterNumbers`` makes
+    OpenSSL validate the group (a primality test of p, some 30 ms for the 1024-bit group
+    libssl sends for AES-128 PSK suites) on every handshake; loaded from DER it is not.
+    The engine has range-checked y itself (``dh.check_public``), as RFC 4279 asks.
+    """
+    algorithm = _der(
+        0x30, _der(0x06, _DH_KEY_AGREEMENT_OID) + _der(0x30, _der_integer(p) + _der_integer(g))
+    )
+    return _der(0x30, algorithm + _der(0x03, b"\x00" + _der_integer(y)))
 
 
 class DhKeyPair:
@@ -110,10 +135,13 @@ class DhKeyPair:
         """
         if self._key is not None:
             try:
-                numbers = openssl_dh.DHParameterNumbers(self.p, self.g)
-                peer = openssl_dh.DHPublicNumbers(peer_y, numbers).public_key()
+                peer = serialization.load_der_public_key(
+                    _dh_public_key_info(self.p, self.g, peer_y)
+                )
+                if not isinstance(peer, openssl_dh.DHPublicKey):
+                    raise TypeError("not a DH public key")
                 z = self._key.exchange(peer)
-            except ValueError:
+            except (ValueError, TypeError, UnsupportedAlgorithm):
                 pass  # e.g. a peer value outside the subgroup OpenSSL knows: use pow()
             else:
                 # OpenSSL may drop leading zero octets; the fixed-length form is the contract.
@@ -133,6 +161,11 @@ class KeyExchange(ABC):
     uses_dh: ClassVar[bool] = False
     # A client must refuse a ServerHelloDone that no ServerKeyExchange preceded.
     requires_server_key_exchange: ClassVar[bool] = False
+    # The premaster is formed from a psk (the server looks one up for the psk_identity).
+    uses_psk: ClassVar[bool] = True
+    # Certificate-authenticated (RFC 8422): the engine adds Certificate, the signed
+    # ServerKeyExchange's inputs (``bind``), CertificateRequest and CertificateVerify.
+    uses_certificates: ClassVar[bool] = False
 
     def __init__(self, rng: Rng = os.urandom, dh_group: str = "ffdhe2048") -> None:
         self.rng = rng
@@ -261,17 +294,157 @@ class DhePsk(KeyExchange):
         return keyschedule.dhe_psk_premaster(self._z, psk)
 
 
+class EcdheEcdsa(KeyExchange):
+    """RFC 8422: ephemeral ECDH over secp256r1, the server's parameters signed with
+    ECDSA-SHA256 under the key of its certificate; premaster = the x-coordinate of the
+    shared point (section 5.10), no psk (``premaster`` ignores its argument).
+
+    Only secp256r1 with uncompressed points and ecdsa_secp256r1_sha256 (the oneM2M
+    certificate profile); ECDH and ECDSA run in OpenSSL through ``cryptography``.
+    Certificates, CertificateRequest and CertificateVerify are the engine's (they are
+    authentication, not key exchange); what the signed ServerKeyExchange needs the
+    engine hands over with :meth:`bind`.
+    """
+
+    name = "ECDHE_ECDSA"
+    uses_psk = False
+    uses_certificates = True
+    requires_server_key_exchange = True
+
+    def __init__(self, rng: Rng = os.urandom, dh_group: str = "ffdhe2048") -> None:
+        super().__init__(rng, dh_group)
+        self._key: ec.EllipticCurvePrivateKey | None = None
+        self._peer_point: bytes | None = None  # client: the server's ECPoint
+        self._peer_ecdh: ec.EllipticCurvePublicKey | None = None
+        self._z: bytes | None = None
+        self._client_random = b""
+        self._server_random = b""
+        self._signing_key: ec.EllipticCurvePrivateKey | None = None  # server
+        self._peer_key: ec.EllipticCurvePublicKey | None = None  # client: server's leaf key
+        self._corrupt_signature = False
+
+    def bind(
+        self,
+        client_random: bytes,
+        server_random: bytes,
+        signing_key: ec.EllipticCurvePrivateKey | None = None,
+        peer_key: ec.EllipticCurvePublicKey | None = None,
+        corrupt_signature: bool = False,
+    ) -> None:
+        """What the signature covers and who signs it (server) or verifies it (client)."""
+        self._client_random, self._server_random = client_random, server_random
+        self._signing_key, self._peer_key = signing_key, peer_key
+        self._corrupt_signature = corrupt_signature
+
+    @property
+    def shared_secret(self) -> bytes | None:
+        """The ECDH x-coordinate (32 octets), once agreed."""
+        return self._z
+
+    def _ephemeral(self) -> ec.EllipticCurvePrivateKey:
+        """A private scalar from the connection's rng (a seeded rng gives seeded bytes)."""
+        d = int.from_bytes(self.rng(32), "big") % (_P256_ORDER - 1) + 1
+        return ec.derive_private_key(d, ec.SECP256R1())
+
+    @staticmethod
+    def _point(key: ec.EllipticCurvePrivateKey) -> bytes:
+        return key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+
+    @staticmethod
+    def _peer_public(point: bytes, what: str) -> ec.EllipticCurvePublicKey:
+        """RFC 8422 5.1.2 / 5.4: uncompressed only, and on the curve (OpenSSL checks)."""
+        if len(point) != 65 or point[0] != 0x04:
+            raise ProtocolError(
+                alerts.ILLEGAL_PARAMETER, f"{what} is not an uncompressed P-256 point"
+            )
+        try:
+            return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+        except ValueError as exc:
+            raise ProtocolError(alerts.ILLEGAL_PARAMETER, f"{what} is not on P-256") from exc
+
+    def _signed(self, params: bytes) -> bytes:
+        return self._client_random + self._server_random + params
+
+    # -- server -------------------------------------------------------------------------
+
+    def server_key_exchange(self, psk_identity_hint: bytes | None) -> EcdheServerKeyExchange:
+        if self._signing_key is None:
+            raise RuntimeError("ECDHE_ECDSA ServerKeyExchange before bind()")
+        self._key = self._ephemeral()
+        ske = EcdheServerKeyExchange(
+            certificates.NAMED_CURVE,
+            certificates.SECP256R1,
+            self._point(self._key),
+            certificates.ECDSA_SECP256R1_SHA256,
+            b"",
+        )
+        ske.signature = certificates.sign(
+            self._signing_key, self._signed(ske.params), self._corrupt_signature
+        )
+        return ske
+
+    def decode_client_key_exchange(self, body: bytes) -> EcdheClientKeyExchange:  # type: ignore[override]
+        return messages.decode_ecdhe_client_key_exchange(body)
+
+    def accept_client_key_exchange(self, cke: EcdheClientKeyExchange) -> None:  # type: ignore[override]
+        assert self._key is not None
+        peer = self._peer_public(cke.point, "ClientKeyExchange ECPoint")
+        self._z = self._key.exchange(ec.ECDH(), peer)
+
+    # -- client -------------------------------------------------------------------------
+
+    def process_server_key_exchange(self, body: bytes) -> EcdheServerKeyExchange:  # type: ignore[override]
+        ske = messages.decode_ecdhe_server_key_exchange(body)
+        if ske.curve_type != certificates.NAMED_CURVE:
+            raise ProtocolError(
+                alerts.ILLEGAL_PARAMETER, f"ECParameters curve_type {ske.curve_type} (not named)"
+            )
+        if ske.named_curve != certificates.SECP256R1:
+            raise ProtocolError(
+                alerts.ILLEGAL_PARAMETER, f"server chose curve {ske.named_curve}, not offered"
+            )
+        if ske.signature_algorithm != certificates.ECDSA_SECP256R1_SHA256:
+            raise ProtocolError(
+                alerts.ILLEGAL_PARAMETER,
+                f"ServerKeyExchange signed with {ske.signature_algorithm}, not offered",
+            )
+        peer = self._peer_public(ske.point, "ServerKeyExchange ECPoint")
+        if self._peer_key is None:
+            raise RuntimeError("ECDHE_ECDSA ServerKeyExchange before bind()")
+        certificates.verify(
+            self._peer_key, self._signed(ske.params), ske.signature, "ServerKeyExchange"
+        )
+        self._peer_point = ske.point
+        self._peer_ecdh = peer
+        return ske
+
+    def client_key_exchange(self, psk_identity: bytes) -> tuple[EcdheClientKeyExchange, bytes]:  # type: ignore[override]
+        assert self._peer_point is not None
+        self._key = self._ephemeral()
+        cke = EcdheClientKeyExchange(self._point(self._key))
+        assert self._peer_ecdh is not None
+        self._z = self._key.exchange(ec.ECDH(), self._peer_ecdh)
+        return cke, cke.encode()
+
+    def premaster(self, psk: bytes) -> bytes:
+        """RFC 8422 5.10: the x-coordinate, all 32 octets (leading zeros kept)."""
+        if self._z is None:
+            raise RuntimeError("ECDHE_ECDSA premaster before the ECDH exchange")
+        return self._z
+
+
+# The order n of the P-256 base point (SEC 2 / FIPS 186-4 D.1.2.3).
+_P256_ORDER = int("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16)
+
+
 # Next key exchanges ---------------------------------------------------------------------------
 #
 # Each is a KeyExchange subclass registered below under the name its suites.py rows use;
-# the engine needs no other change unless the exchange adds handshake messages.
+# the engine needs no other change unless the exchange adds handshake messages
+# (ECDHE_ECDSA did: Certificate, CertificateRequest, CertificateVerify, in the engine).
 #
-# - ECDHE_ECDSA (RFC 8422, the certificate-based frameworks): a signed ServerKeyExchange
-#   (ECParameters named_curve + ECPoint + signature, section 5.4) and an ECPoint in the
-#   ClientKeyExchange (section 5.7); premaster = the ECDH x-coordinate, no psk. It also
-#   needs Certificate (and CertificateRequest / CertificateVerify for mutual
-#   authentication) in the flights: the engine will ask the strategy for them through
-#   hooks added alongside this class, and ``premaster`` will then ignore its argument.
 # - GBA PSK (TS-0003 GBA-based SAEF, TS 33.222 section 5.4): the RFC 4279 PSK exchange with
 #   the server's psk_identity_hint "3GPP-bootstrapping" and psk_identity = B-TID; psk =
 #   Ks_(ext)_NAF. Likely a Psk subclass that fixes the hint; the key derivation belongs to
@@ -280,7 +453,7 @@ class DhePsk(KeyExchange):
 KEY_EXCHANGES: dict[str, type[KeyExchange]] = {
     Psk.name: Psk,
     DhePsk.name: DhePsk,
-    # "ECDHE_ECDSA": EcdheEcdsa,  (RFC 8422; see above)
+    EcdheEcdsa.name: EcdheEcdsa,
     # "GBA_PSK": GbaPsk,          (TS 33.222; see above)
 }
 

@@ -1,8 +1,9 @@
 """Handshake message codecs: bodies (without the framing header) to and from fields.
 
 ClientHello, ServerHello and the extensions come from tlslite-ng; the RFC 4279 messages
-tlslite lacks (PSK / DHE_PSK ServerKeyExchange and ClientKeyExchange) are written here
-with tlslite's Parser and Writer. Every decoder returns a plain, JSON-serialisable dict
+tlslite lacks (PSK / DHE_PSK ServerKeyExchange and ClientKeyExchange) and the RFC 8422
+ECDHE_ECDSA ones with Certificate, CertificateRequest and CertificateVerify are written
+here with tlslite's Parser and Writer. Every decoder returns a plain, JSON-serialisable dict
 of fields for the trace and raises ProtocolError(decode_error) on a malformed body.
 """
 
@@ -17,6 +18,7 @@ from tlslite.utils.codec import DecodeError, Parser, Writer
 
 from harness.tls import alerts
 from harness.tls.alerts import ProtocolError
+from harness.tls.certificates import describe_certificate
 from harness.tls.suites import suite_name
 
 HELLO_REQUEST = 0
@@ -321,7 +323,9 @@ def _add_opaque16(writer: Writer, data: bytes) -> None:
     writer.bytes += bytearray(data)
 
 
-def encode_server_key_exchange(ske: ServerKeyExchange) -> bytes:
+def encode_server_key_exchange(ske: ServerKeyExchange | EcdheServerKeyExchange) -> bytes:
+    if isinstance(ske, EcdheServerKeyExchange):
+        return ske.encode()
     w = Writer()
     _add_opaque16(w, ske.psk_identity_hint)
     if ske.dh_p is not None:
@@ -376,6 +380,209 @@ def decode_client_key_exchange(body: bytes, dhe: bool) -> ClientKeyExchange:
     return ClientKeyExchange(identity, int.from_bytes(yc, "big"))
 
 
+# RFC 8422 / RFC 5246 7.4 messages of the ECDHE_ECDSA handshake ---------------------------
+
+EXT_SUPPORTED_GROUPS = 10
+EXT_EC_POINT_FORMATS = 11
+EXT_SIGNATURE_ALGORITHMS = 13
+
+
+def _parser(body: bytes) -> Parser:
+    return Parser(bytearray(body))
+
+
+def _decoded(what: str, parse: Any) -> Any:
+    """Run ``parse`` (which reads a Parser), turning tlslite's errors into decode_error."""
+    try:
+        return parse()
+    except (DecodeError, SyntaxError, ValueError, IndexError) as exc:
+        raise ProtocolError(alerts.DECODE_ERROR, f"malformed {what}: {exc}") from exc
+
+
+def _no_trailing(p: Parser, what: str) -> None:
+    if p.getRemainingLength():
+        raise ProtocolError(
+            alerts.DECODE_ERROR, f"{what} has {p.getRemainingLength()} trailing octets"
+        )
+
+
+@dataclass
+class EcdheServerKeyExchange:
+    """RFC 8422 section 5.4: ServerECDHParams (named_curve + ECPoint) and the TLS 1.2
+    digitally-signed struct over client_random + server_random + params."""
+
+    curve_type: int
+    named_curve: int
+    point: bytes
+    signature_algorithm: tuple[int, int]
+    signature: bytes
+
+    psk_identity_hint = None  # no psk in this exchange (the engine reads the attribute)
+
+    @property
+    def params(self) -> bytes:
+        """ServerECDHParams as signed: curve_type, named_curve, opaque point<1..2^8-1>."""
+        return (
+            bytes([self.curve_type])
+            + self.named_curve.to_bytes(2, "big")
+            + bytes([len(self.point)])
+            + self.point
+        )
+
+    def encode(self) -> bytes:
+        sig = len(self.signature).to_bytes(2, "big") + self.signature
+        return self.params + bytes(self.signature_algorithm) + sig
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "curve_type": self.curve_type,
+            "named_curve": self.named_curve,
+            "public": self.point.hex(),
+            "signature_algorithm": list(self.signature_algorithm),
+            "signature": self.signature.hex(),
+        }
+
+
+def decode_ecdhe_server_key_exchange(body: bytes) -> EcdheServerKeyExchange:
+    def parse() -> EcdheServerKeyExchange:
+        p = _parser(body)
+        curve_type = p.get(1)
+        if curve_type != 3:
+            # explicit_prime / explicit_char2 (deprecated by RFC 8422): nothing else follows
+            # that this engine reads; the caller refuses the curve type.
+            return EcdheServerKeyExchange(curve_type, 0, b"", (0, 0), b"")
+        curve = p.get(2)
+        point = bytes(p.getVarBytes(1))
+        algorithm = (p.get(1), p.get(1))
+        signature = bytes(p.getVarBytes(2))
+        _no_trailing(p, "ECDHE ServerKeyExchange")
+        if not point:
+            raise ProtocolError(alerts.DECODE_ERROR, "empty ECPoint in ServerKeyExchange")
+        return EcdheServerKeyExchange(curve_type, curve, point, algorithm, signature)
+
+    return _decoded("ECDHE ServerKeyExchange", parse)  # type: ignore[no-any-return]
+
+
+@dataclass
+class EcdheClientKeyExchange:
+    """RFC 8422 section 5.7: ClientECDiffieHellmanPublic, the explicit ECPoint."""
+
+    point: bytes
+    psk_identity = b""  # no psk in this exchange
+
+    def encode(self) -> bytes:
+        return bytes([len(self.point)]) + self.point
+
+    def fields(self) -> dict[str, Any]:
+        return {"public": self.point.hex()}
+
+
+def decode_ecdhe_client_key_exchange(body: bytes) -> EcdheClientKeyExchange:
+    def parse() -> EcdheClientKeyExchange:
+        p = _parser(body)
+        point = bytes(p.getVarBytes(1))
+        _no_trailing(p, "ECDHE ClientKeyExchange")
+        if not point:
+            raise ProtocolError(alerts.DECODE_ERROR, "empty ECPoint in ClientKeyExchange")
+        return EcdheClientKeyExchange(point)
+
+    return _decoded("ECDHE ClientKeyExchange", parse)  # type: ignore[no-any-return]
+
+
+def encode_certificate(chain: list[bytes]) -> bytes:
+    """RFC 5246 7.4.2: ASN.1Cert certificate_list<0..2^24-1>, each opaque<1..2^24-1>."""
+    items = b"".join(len(c).to_bytes(3, "big") + c for c in chain)
+    return len(items).to_bytes(3, "big") + items
+
+
+def decode_certificate(body: bytes) -> list[bytes]:
+    def parse() -> list[bytes]:
+        p = _parser(body)
+        total = p.get(3)
+        if total != p.getRemainingLength():
+            raise ProtocolError(
+                alerts.DECODE_ERROR,
+                f"certificate_list length {total} but {p.getRemainingLength()} octets follow",
+            )
+        chain = []
+        while p.getRemainingLength():
+            cert = bytes(p.getVarBytes(3))
+            if not cert:
+                raise ProtocolError(alerts.DECODE_ERROR, "empty ASN.1Cert in Certificate")
+            chain.append(cert)
+        return chain
+
+    return _decoded("Certificate", parse)  # type: ignore[no-any-return]
+
+
+@dataclass
+class CertificateRequest:
+    """RFC 5246 7.4.4 (TLS 1.2 form)."""
+
+    certificate_types: list[int]
+    signature_algorithms: list[tuple[int, int]]
+    certificate_authorities: list[bytes] = field(default_factory=list)  # DER Names
+
+    def encode(self) -> bytes:
+        types = bytes([len(self.certificate_types)]) + bytes(self.certificate_types)
+        algs = b"".join(bytes(a) for a in self.signature_algorithms)
+        cas = b"".join(len(n).to_bytes(2, "big") + n for n in self.certificate_authorities)
+        return types + len(algs).to_bytes(2, "big") + algs + len(cas).to_bytes(2, "big") + cas
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "certificate_types": list(self.certificate_types),
+            "signature_algorithms": [list(a) for a in self.signature_algorithms],
+            "certificate_authorities": [n.hex() for n in self.certificate_authorities],
+        }
+
+
+def decode_certificate_request(body: bytes) -> CertificateRequest:
+    def parse() -> CertificateRequest:
+        p = _parser(body)
+        types = list(p.getVarBytes(1))
+        algs_raw = bytes(p.getVarBytes(2))
+        cas_raw = bytes(p.getVarBytes(2))
+        _no_trailing(p, "CertificateRequest")
+        if not types or not algs_raw or len(algs_raw) % 2:
+            raise ProtocolError(
+                alerts.DECODE_ERROR, "CertificateRequest with an empty or odd-length vector"
+            )
+        algs = [(algs_raw[i], algs_raw[i + 1]) for i in range(0, len(algs_raw), 2)]
+        q = _parser(cas_raw)
+        cas = []
+        while q.getRemainingLength():
+            cas.append(bytes(q.getVarBytes(2)))
+        return CertificateRequest(types, algs, cas)
+
+    return _decoded("CertificateRequest", parse)  # type: ignore[no-any-return]
+
+
+def encode_digitally_signed(algorithm: tuple[int, int], signature: bytes) -> bytes:
+    """RFC 5246 4.7 digitally-signed struct: SignatureAndHashAlgorithm + opaque<0..2^16-1>."""
+    return bytes(algorithm) + len(signature).to_bytes(2, "big") + signature
+
+
+def decode_digitally_signed(body: bytes, what: str) -> tuple[tuple[int, int], bytes]:
+    def parse() -> tuple[tuple[int, int], bytes]:
+        p = _parser(body)
+        algorithm = (p.get(1), p.get(1))
+        signature = bytes(p.getVarBytes(2))
+        _no_trailing(p, what)
+        return algorithm, signature
+
+    return _decoded(what, parse)  # type: ignore[no-any-return]
+
+
+def describe_certificate_message(body: bytes) -> dict[str, Any]:
+    """The peer's chain as DER hex, and per certificate the fields the checks read."""
+    chain = decode_certificate(body)
+    return {
+        "chain_length": len(chain),
+        "certificates": [describe_certificate(c) for c in chain],
+    }
+
+
 def decode_finished(body: bytes) -> bytes:
     if len(body) != 12:
         raise ProtocolError(
@@ -395,10 +602,31 @@ def decode_alert(payload: bytes) -> tuple[int, int]:
 
 
 def describe(
-    msg_type: int, body: bytes, dhe: bool | None = None, dtls: bool = False
+    msg_type: int,
+    body: bytes,
+    dhe: bool | None = None,
+    dtls: bool = False,
+    key_exchange: str | None = None,
 ) -> dict[str, Any]:
-    """Best-effort decoded fields for the trace; never raises (fields on error say why)."""
+    """Best-effort decoded fields for the trace; never raises (fields on error say why).
+
+    ``key_exchange`` "ECDHE_ECDSA": the key exchange messages in their RFC 8422 form, and
+    Certificate, CertificateRequest and CertificateVerify decoded (otherwise, as in a PSK
+    handshake where they have no place, they are described by their bytes).
+    """
     try:
+        if key_exchange == "ECDHE_ECDSA":
+            if msg_type == SERVER_KEY_EXCHANGE:
+                return decode_ecdhe_server_key_exchange(body).fields()
+            if msg_type == CLIENT_KEY_EXCHANGE:
+                return decode_ecdhe_client_key_exchange(body).fields()
+            if msg_type == CERTIFICATE:
+                return describe_certificate_message(body)
+            if msg_type == CERTIFICATE_REQUEST:
+                return decode_certificate_request(body).fields()
+            if msg_type == CERTIFICATE_VERIFY:
+                algorithm, signature = decode_digitally_signed(body, "CertificateVerify")
+                return {"signature_algorithm": list(algorithm), "signature": signature.hex()}
         if msg_type == CLIENT_HELLO and dtls:
             hello, cookie = decode_dtls_client_hello(body)
             return {**hello.fields(client=True), "cookie": cookie.hex()}

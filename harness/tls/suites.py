@@ -4,6 +4,9 @@ The profile suites are those of PARAMETERS.md section 2 for the PSK-based framew
 (RFC 4279 key exchange, RFC 5487 / RFC 6655 ciphers). The others exist so the harness
 can offer or select a suite *outside* the profile and check that a SUT refuses it.
 
+The certificate suites (ECDHE_ECDSA, RFC 8422) are a table of their own,
+``CERTIFICATE_SUITES``; ``ENGINE_SUITES`` is every suite the engine runs.
+
 Each suite names its key exchange; ``CipherSuite.key_exchange_class`` is the strategy
 (``harness.tls.key_exchange``) the engine runs for it.
 """
@@ -16,9 +19,9 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from harness.tls.key_exchange import KeyExchange
 
-# Names of harness.tls.key_exchange.KEY_EXCHANGES. Next: "ECDHE_ECDSA" (RFC 8422) for the
-# certificate-based frameworks, and the GBA PSK variant (TS 33.222).
-KeyExchangeName = Literal["PSK", "DHE_PSK"]
+# Names of harness.tls.key_exchange.KEY_EXCHANGES ("ECDHE_ECDSA": RFC 8422, for the
+# certificate-based frameworks). Next: the GBA PSK variant (TS 33.222).
+KeyExchangeName = Literal["PSK", "DHE_PSK", "ECDHE_ECDSA"]
 BulkCipher = Literal["AES_128_CBC", "AES_128_CCM", "AES_128_CCM_8", "AES_128_GCM", "NULL"]
 
 
@@ -149,10 +152,41 @@ SUITES: dict[int, CipherSuite] = {
             "+DHE-PSK:+AES-128-CBC:+SHA256",
             False,
         ),
-        # ECDHE_ECDSA suites (RFC 8422, e.g. 0xC0AE TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8) go
-        # here once harness.tls.key_exchange has their strategy.
     )
 }
+
+# The certificate-based suites (RFC 8422 ECDHE_ECDSA over P-256; RFC 5289 / RFC 7251
+# ciphers) for the certificate-based frameworks. A table of their own, not rows of
+# SUITES: SUITES is the PSK frameworks' world (what a PSK SUT is offered as "outside the
+# profile", what a PSK profile may name), which these suites must not enter unasked.
+CERTIFICATE_SUITES: dict[int, CipherSuite] = {
+    s.code: s
+    for s in (
+        _suite(
+            0xC023,
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+            "ECDHE_ECDSA",
+            "AES_128_CBC",
+            "SHA256",
+            "ECDHE-ECDSA-AES128-SHA256",
+            "+ECDHE-ECDSA:+AES-128-CBC:+SHA256",
+            False,
+        ),
+        _suite(
+            0xC0AE,
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
+            "ECDHE_ECDSA",
+            "AES_128_CCM_8",
+            "AEAD",
+            "ECDHE-ECDSA-AES128-CCM8",
+            "+ECDHE-ECDSA:+AES-128-CCM-8:+AEAD",
+            False,
+        ),
+    )
+}
+
+# Every suite the engine can run: what it may offer, select and accept.
+ENGINE_SUITES: dict[int, CipherSuite] = {**SUITES, **CERTIFICATE_SUITES}
 
 PROFILE_SUITES: tuple[int, ...] = tuple(code for code, s in SUITES.items() if s.profile)
 TLS_MANDATORY_PSK = 0x00AE  # TLS_PSK_WITH_AES_128_CBC_SHA256 over TLS 1.2
@@ -188,5 +222,5 @@ def parse_suite(text: str) -> CipherSuite:
 
 
 def suite_name(code: int) -> str:
-    suite = SUITES.get(code)
+    suite = ENGINE_SUITES.get(code)
     return suite.name if suite else f"0x{code:04X}"

@@ -15,6 +15,7 @@ import collections
 import contextlib
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -37,8 +38,31 @@ OutcomeKind = Literal[
     "not_connected",
     "flooded",
 ]
-Until = Literal["established", "closed", "quiet"]
+Until = Literal["established", "closed", "quiet", "answered"]
 RECV_SIZE = 65536
+
+PEER_QUIET = 0.2
+"""Seconds an established peer may stay silent before its silence is taken as the end of
+its answer (``until="quiet"`` and ``"answered"``). Spent only on a peer that neither
+answers the harness's application data nor closes: the probe's echo or the peer's
+close ends the wait at once."""
+
+ApplicationData = bytes | Sequence[bytes]
+"""What the harness sends once established: one record, or several in order."""
+
+
+def application_records(data: ApplicationData | None) -> tuple[bytes, ...]:
+    """The records of ``data``, in sending order (a bare ``bytes`` is one record)."""
+    if data is None:
+        return ()
+    return (data,) if isinstance(data, bytes | bytearray) else tuple(data)
+
+
+def answered(received: bytes | bytearray, records: tuple[bytes, ...]) -> bool:
+    """Whether the peer's application data carries the echo of the last record sent: a
+    peer that processes records in order has then dealt with everything sent before it."""
+    return bool(records) and records[-1] in received
+
 
 # Flood bounds, per connection: what the peer may send before the run is cut off. A PSK
 # handshake with the probe's echo is about 15 messages and 2 kB (DTLS with every fault
@@ -121,14 +145,26 @@ def _flooded(conn: Connection, reason: str, data: bytes) -> Outcome:
     return Outcome("flooded", f"{reason}; cut off in state {conn.state}", None, data, conn)
 
 
-def _ended(conn: Connection, until: Until, received: bytearray) -> Outcome | None:
+def _ended(
+    conn: Connection, until: Until, received: bytearray, records: tuple[bytes, ...] = ()
+) -> Outcome | None:
     """The outcome if the run is over before the next wait (TLS and DTLS alike): the
-    connection closed, or the handshake completed and ``until`` asks no more."""
+    connection closed, the handshake completed and ``until`` asks no more, or (``until=
+    "answered"``) the peer echoed the last of the application ``records`` sent."""
     if conn.closed:
         return _outcome(conn, None, "", bytes(received))
     if conn.established and until == "established":
         return _outcome(conn, "established", "handshake completed", bytes(received))
+    if conn.established and until == "answered" and answered(received, records):
+        return _outcome(
+            conn, "established", "handshake completed; peer echoed the probe", bytes(received)
+        )
     return None
+
+
+def waits_for_quiet(until: Until, conn: Connection) -> bool:
+    """Whether the run ends after PEER_QUIET seconds without data from now on."""
+    return until in ("quiet", "answered") and conn.established
 
 
 def flush(conn: Connection, sock: socket.socket) -> None:
@@ -143,35 +179,34 @@ def drive(
     sock: socket.socket,
     deadline: float,
     until: Until = "established",
-    quiet: float = 0.2,
-    application_data: bytes | None = None,
+    quiet: float = PEER_QUIET,
+    application_data: ApplicationData | None = None,
 ) -> Outcome:
     """Run ``conn`` over a connected socket until ``until`` or the deadline.
 
     until="established": stop when the handshake completes (or fails).
-    until="closed": after the handshake, send ``application_data`` if given and read
-    until the peer closes (close_notify, alert or TCP close) or the deadline.
+    until="closed": after the handshake, send ``application_data`` (records in order) if
+    given and read until the peer closes (close_notify, alert or TCP close) or the deadline.
     until="quiet": like "closed" but also stop after ``quiet`` seconds without data.
+    until="answered": like "quiet", and stop as soon as the peer has echoed the last
+    record of ``application_data``: the event the probe waits for.
     """
     conn.trace.local = sock.getsockname()[:2]
     conn.trace.remote = sock.getpeername()[:2]
     received = bytearray()
+    records = application_records(application_data)
     sent_app = False
     quiet_since: float | None = None
     started = time.monotonic()
     try:
         while True:
             flush(conn, sock)
-            if (
-                conn.established
-                and not sent_app
-                and application_data is not None
-                and not conn.closed
-            ):
-                conn.send_application_data(application_data, now=time.time())
+            if conn.established and not sent_app and records and not conn.closed:
+                for record in records:
+                    conn.send_application_data(record, now=time.time())
                 sent_app = True
                 flush(conn, sock)
-            if (ended := _ended(conn, until, received)) is not None:
+            if (ended := _ended(conn, until, received, records)) is not None:
                 return ended
             now = time.monotonic()
             remaining = deadline - now
@@ -187,7 +222,7 @@ def drive(
                     conn, "timeout", f"peer silent in state {conn.state}", bytes(received)
                 )
             wait = remaining
-            if until == "quiet" and conn.established:
+            if waits_for_quiet(until, conn):
                 quiet_since = quiet_since or now
                 wait = min(remaining, max(0.0, quiet_since + quiet - now))
                 if wait <= 0:
@@ -240,7 +275,7 @@ def run_client(
     address: tuple[str, int],
     timeout: float,
     until: Until = "established",
-    application_data: bytes | None = None,
+    application_data: ApplicationData | None = None,
 ) -> Outcome:
     """Connect, handshake (and optionally exchange data), close the socket."""
     deadline = time.monotonic() + timeout
@@ -262,7 +297,7 @@ def run_server_once(
     listening_socket: socket.socket,
     timeout: float,
     until: Until = "established",
-    application_data: bytes | None = None,
+    application_data: ApplicationData | None = None,
 ) -> Outcome:
     """Accept one connection on ``listening_socket`` and drive ``conn`` on it."""
     deadline = time.monotonic() + timeout

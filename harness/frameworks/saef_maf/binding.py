@@ -8,9 +8,10 @@ harness party judges one it receives; the HTTP and TLS are harness/http's.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
+
+from harness.onem2m_values import parse_timestamp
 
 PATH = "/keyRetrieval"
 SUID_SAEF = 32  # "MAF-distributed key for SAEF" (TS-0003 8.8.2.7)
@@ -18,29 +19,9 @@ EXTENSION_ENTITY_ID = "sourceEntityID"
 """The suite's extension field: A's CSE-ID/AE-ID, which seed 003 has the MAF pass to B
 (SAEF-MAF-19) and the published answer has no field for."""
 
-_TIMESTAMP = re.compile(r"^\d{8}T\d{6}$")
-
-
-def format_timestamp(moment: dt.datetime) -> str:
-    """oneM2M timestamp: ISO 8601 basic format, UTC, whole seconds (YYYYMMDDTHHMMSS)."""
-    return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")
-
-
-def parse_timestamp(text: Any) -> dt.datetime | None:
-    if not isinstance(text, str) or not _TIMESTAMP.match(text):
-        return None
-    try:
-        return dt.datetime.strptime(text, "%Y%m%dT%H%M%S").replace(tzinfo=dt.UTC)
-    except ValueError:
-        return None
-
 
 def request_body(relative_key_id: str) -> dict[str, Any]:
     return {"relativeKeyID": relative_key_id}
-
-
-def refusal(error: str) -> dict[str, Any]:
-    return {"status": False, "errorString": error}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import datetime as dt
 from harness.frameworks.saef_maf import binding
 from harness.frameworks.saef_maf.parties import IssuedKc, KeyRetrieval, MafCase
 from harness.observations import Exchange
+from harness.onem2m_values import format_timestamp
 from harness.sut.contract import Status
 from harness.verdict import HarnessError, Inconclusive, SutFailure
 
@@ -251,12 +252,12 @@ def expect_key_released(
     drift = abs((answer.expiration - expected).total_seconds())
     if drift > LIFETIME_TOLERANCE + 1.0:
         raise SutFailure(
-            f"expirationTime {binding.format_timestamp(answer.expiration)} is not the "
+            f"expirationTime {format_timestamp(answer.expiration)} is not the "
             f"configured Kc lifetime ({lifetime:g} s) after the MAF handshake"
         )
     return (
         "the MAF released the Kc derived from the handshake, with KmID "
-        f"{kmid!r} and expirationTime {binding.format_timestamp(answer.expiration)}"
+        f"{kmid!r} and expirationTime {format_timestamp(answer.expiration)}"
     )
 
 

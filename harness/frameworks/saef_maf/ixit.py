@@ -68,13 +68,8 @@ def maf(v: Validator, t: Mapping[str, Any], w: str) -> dict[str, Any]:
             entity, "masterCredential", ew, MASTER_CREDENTIAL_OCTETS
         )
         item["thisEntityIdentifier"] = v.string(entity, "thisEntityIdentifier", ew, required=False)
-        if kmid is not None:
-            if kpsa_id_key(kmid) in seen:
-                v.error(
-                    f"{ew}.masterCredentialIdentifier",
-                    f"duplicate KmID {kmid!r} (also in {seen[kpsa_id_key(kmid)]})",
-                )
-            seen[kpsa_id_key(kmid)] = ew
+        key = kpsa_id_key(kmid) if kmid is not None else None
+        v.unique(seen, key, f"{ew}.masterCredentialIdentifier", f"KmID {kmid!r}")
         entities.append(_present(item))
     out["authorizedEntities"] = entities
     clients = []
@@ -85,13 +80,7 @@ def maf(v: Validator, t: Mapping[str, Any], w: str) -> dict[str, Any]:
         item = {key: v.string(client, key, cw) for key in fields}
         item["keyRetrievalKey"] = v.hex_key(client, "keyRetrievalKey", cw, KEY_RETRIEVAL_KEY_OCTETS)
         identity = item["keyRetrievalIdentity"]
-        if identity is not None:
-            if identity in identities:
-                v.error(
-                    f"{cw}.keyRetrievalIdentity",
-                    f"duplicate {identity!r} (also in {identities[identity]})",
-                )
-            identities[identity] = cw
+        v.unique(identities, identity, f"{cw}.keyRetrievalIdentity", repr(identity))
         clients.append(_present(item))
     out["keyRetrievalClients"] = clients
     return _present(out)

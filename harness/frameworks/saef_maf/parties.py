@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import select
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -37,37 +35,37 @@ from harness.key_export import (
     parse_key_identifier,
     split_export,
 )
-from harness.legs.tls_psk import play_client, play_server
+from harness.legs.tls_psk import case_timeout, play_client, play_server
 from harness.observations import Exchange, PeerPlan
+from harness.onem2m_values import format_timestamp, refusal
 from harness.sut.contract import (
     Address,
     ExportRequest,
     Framework,
     Role,
-    Status,
     SutRequest,
     SutResult,
-    SutSession,
     Transport,
 )
 from harness.topology import (
-    LegRecord,
     PartyThread,
+    SutRun,
     address_of,
+    left,
     open_listener,
+    readable,
+    record_leg,
     start_sut,
     sut_endpoint,
     sut_result,
     wait_ready,
 )
-from harness.verdict import NotApplicable
 
 if TYPE_CHECKING:
     from harness.plugin import Case
 
 ASSOCIATION_EXPORT = (CONNECTION_LABEL, EXPORT_LENGTH)
 """What the SUT is asked to export from each association (checked against the harness)."""
-POLL = 0.02  # how often an idle harness server looks whether the SUT has finished
 
 
 # --- the harness MAF's keys ---------------------------------------------------------------
@@ -241,84 +239,37 @@ class MafPlan:
 # --- running -----------------------------------------------------------------------------------
 
 
-def _request(case: Case, role: Role, configuration: dict[str, Any]) -> SutRequest:
+def _request(
+    case: Case, role: Role, configuration: dict[str, Any], timeout: float
+) -> SutRequest:
     return SutRequest(
         role=role,
         framework=Framework.SAEF_MAF,
         transport=case.transport,
         configuration=configuration,
         cipher_suites=list(case.profile.ics.cipher_suites),
-        timeout=float(case.profile.ixit.timeout),
+        timeout=timeout,
         exports=[ExportRequest(*ASSOCIATION_EXPORT)],
         test_case=case.info.tp,
     )
 
 
-def _readable(sock: socket.socket, stop: threading.Event, deadline: float) -> bool:
-    """True when a client is waiting on ``sock``; False once the SUT is done (and nothing
-    is pending) or the case's bound has passed."""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        try:
-            ready, _, _ = select.select([sock], [], [], 0 if stop.is_set() else min(POLL, left))
-        except (OSError, ValueError):
-            return False
-        if ready:
-            return True
-        if stop.is_set():
-            return False
-
-
-class _SutRun:
-    """The SUT's result collected in the background, so servers can stop when it is in."""
-
-    def __init__(self, case: Case, session: SutSession, timeout: float) -> None:
-        self.done = threading.Event()
-        self._thread = PartyThread("SUT result", self._wait(session, timeout))
-        self.case = case
-        self.timeout = timeout
-
-    def _wait(self, session: SutSession, timeout: float) -> Callable[[], SutResult]:
-        def wait() -> SutResult:
-            try:
-                return session.result(timeout)
-            finally:
-                self.done.set()
-
-        return wait
-
-    def result(self) -> SutResult:
-        raw = self._thread.join(self.timeout + 2.0)
-        self.case.sut_results.append(raw)
-        if raw.status is Status.UNSUPPORTED:
-            raise NotApplicable(f"the SUT reports the configuration unsupported: {raw.detail}")
-        return raw
-
-
-def _record(case: Case, name: str, party: Role, peer: Role, summary: str, trace: Any) -> None:
-    if trace is not None:
-        case.traces.append(trace)
-    case.legs.append(LegRecord(name, str(party), str(peer), summary))
-
-
 def run_sut_entity_a(case: Case, configuration: dict[str, Any], plan: EntityAPlan) -> MafCase:
     """The harness is the MAF and Entity B around a SUT Entity A."""
     ixit = case.profile.ixit
-    timeout = float(ixit.timeout)
+    timeout = case_timeout(ixit, case.transport, plan.maf, plan.entity_b)
     deadline = time.monotonic() + timeout
     store = KcStore(plan.maf_fqdn)
     observed = MafCase(Role.ENTITY_A, store=store)
     maf_listener = open_listener(case, case.transport, ixit.host)
     b_listener = open_listener(case, case.transport, ixit.host)
-    request = _request(case, Role.ENTITY_A, configuration)
+    request = _request(case, Role.ENTITY_A, configuration, timeout)
     request.connect = address_of(b_listener)
     request.peers = {"maf": address_of(maf_listener), "entity_b": request.connect}
     request.expected_legs = {"association": plan.rounds}
     session = start_sut(case, request)
     wait_ready(session, timeout)
-    sut = _SutRun(case, session, timeout)
+    sut = SutRun(case, session, timeout)
 
     issued_now: list[IssuedKc] = []
 
@@ -333,9 +284,9 @@ def run_sut_entity_a(case: Case, configuration: dict[str, Any], plan: EntityAPla
 
     def serve_maf() -> list[MafHandshake]:
         served: list[MafHandshake] = []
-        while _readable(maf_listener, sut.done, deadline):
+        while readable(maf_listener, sut.done, deadline):
             issued_now.clear()
-            played = play_server(plan.maf, maf_listener, case.transport, _left(deadline))
+            played = play_server(plan.maf, maf_listener, case.transport, left(deadline))
             exchange = played.exchange(Role.MAF, plan.maf, None)
             served.append(MafHandshake(exchange, issued_now[0] if issued_now else None))
         return served
@@ -354,25 +305,27 @@ def run_sut_entity_a(case: Case, configuration: dict[str, Any], plan: EntityAPla
 
     b_plan = plan.entity_b
     b_plan.psk_lookup = b_lookup
-    while _readable(b_listener, sut.done, deadline):
-        played = play_server(b_plan, b_listener, case.transport, _left(deadline))
+    while readable(b_listener, sut.done, deadline):
+        played = play_server(b_plan, b_listener, case.transport, left(deadline))
         observed.associations.append(played.exchange(Role.ENTITY_B, b_plan, None))
         attempt += 1
-    observed.maf_handshakes = maf_party.join(_left(deadline) + 2.0)
+    observed.maf_handshakes = maf_party.join(left(deadline) + 2.0)
     observed.sut_result = sut.result()
     _attach(observed)
     for handshake in observed.maf_handshakes:
         ex = handshake.exchange
-        _record(case, "maf_handshake", Role.MAF, Role.ENTITY_A, ex.ending.describe(), ex.trace)
+        record_leg(case, "maf_handshake", Role.MAF, Role.ENTITY_A, ex.ending.describe(), ex.trace)
     for ex in observed.associations:
-        _record(case, "association", Role.ENTITY_B, Role.ENTITY_A, ex.ending.describe(), ex.trace)
+        record_leg(
+            case, "association", Role.ENTITY_B, Role.ENTITY_A, ex.ending.describe(), ex.trace
+        )
     return observed
 
 
 def run_sut_entity_b(case: Case, configuration: dict[str, Any], plan: EntityBPlan) -> MafCase:
     """The harness is Entity A and the MAF around a SUT Entity B."""
     ixit = case.profile.ixit
-    timeout = float(ixit.timeout)
+    timeout = case_timeout(ixit, case.transport, *(round_.plan for round_ in plan.rounds))
     deadline = time.monotonic() + timeout
     store = plan.store
     observed = MafCase(Role.ENTITY_B, store=store)
@@ -380,7 +333,7 @@ def run_sut_entity_b(case: Case, configuration: dict[str, Any], plan: EntityBPla
     kr_address = address_of(kr_listener)
     if not plan.maf_reachable:
         kr_listener.close()
-    request = _request(case, Role.ENTITY_B, configuration)
+    request = _request(case, Role.ENTITY_B, configuration, timeout)
     request.listen = Address(ixit.host, 0)
     request.services = {"association": request.listen}
     request.peers = {"maf": kr_address}
@@ -388,12 +341,12 @@ def run_sut_entity_b(case: Case, configuration: dict[str, Any], plan: EntityBPla
     session = start_sut(case, request)
     address = wait_ready(session, timeout)
     b_address = sut_endpoint(session, "association", address)
-    sut = _SutRun(case, session, timeout)
+    sut = SutRun(case, session, timeout)
     clients = {plan.key_retrieval_identity: plan.key_retrieval_key}
 
     def serve_key_retrievals() -> list[KeyRetrieval]:
         legs: list[KeyRetrieval] = []
-        while plan.maf_reachable and _readable(kr_listener, sut.done, deadline):
+        while plan.maf_reachable and readable(kr_listener, sut.done, deadline):
             leg = KeyRetrieval()
 
             def handler(req: HttpRequest, identity: bytes, leg: KeyRetrieval = leg) -> tuple:
@@ -403,26 +356,28 @@ def run_sut_entity_b(case: Case, configuration: dict[str, Any], plan: EntityBPla
                 return status, body
 
             leg.served = serve_https_once(
-                kr_listener, clients, handler, time.monotonic() + _left(deadline)
+                kr_listener, clients, handler, time.monotonic() + left(deadline)
             )
             legs.append(leg)
         return legs
 
     maf_party = PartyThread("MAF", serve_key_retrievals)
     for round_ in plan.rounds:
-        played = play_client(round_.plan, b_address, case.transport, _left(deadline))
+        played = play_client(round_.plan, b_address, case.transport, left(deadline))
         observed.associations.append(played.exchange(Role.ENTITY_A, round_.plan, None))
-        if _left(deadline) <= 0:
+        if left(deadline) <= 0:
             break
     result = sut.result()
-    observed.key_retrievals = maf_party.join(_left(deadline) + 2.0)
+    observed.key_retrievals = maf_party.join(left(deadline) + 2.0)
     observed.sut_result = result
     _attach(observed)
     for ex in observed.associations:
-        _record(case, "association", Role.ENTITY_A, Role.ENTITY_B, ex.ending.describe(), ex.trace)
+        record_leg(
+            case, "association", Role.ENTITY_A, Role.ENTITY_B, ex.ending.describe(), ex.trace
+        )
     for leg in observed.key_retrievals:
         summary = f"HTTP {leg.status}" if leg.status else (leg.served.detail if leg.served else "")
-        _record(case, "key_retrieval", Role.MAF, Role.ENTITY_B, summary, leg.trace)
+        record_leg(case, "key_retrieval", Role.MAF, Role.ENTITY_B, summary, leg.trace)
     return observed
 
 
@@ -435,22 +390,22 @@ def answer_retrieval(
 ) -> tuple[int, dict[str, Any], IssuedKc | None]:
     """The harness MAF's key-retrieval service: the binding, with the test's choices."""
     if req.method != "POST" or req.target != binding.PATH:
-        return 404, binding.refusal(f"no such resource {req.method} {req.target}"), None
+        return 404, refusal(f"no such resource {req.method} {req.target}"), None
     body = req.json if isinstance(req.json, dict) else None
     relative = body.get("relativeKeyID") if body else None
     if not isinstance(relative, str):
-        return 400, binding.refusal("the body has no relativeKeyID string"), None
+        return 400, refusal("the body has no relativeKeyID string"), None
     if answer.refuse_status is not None:
-        return answer.refuse_status, binding.refusal("refused by the test"), None
+        return answer.refuse_status, refusal("refused by the test"), None
     issued = store.by_relative(relative)
     if issued is None:
-        return 404, binding.refusal("unknown key"), None
+        return 404, refusal("unknown key"), None
     expiration = issued.expiration
     if answer.expired:
         expiration = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     reply: dict[str, Any] = {
         "keyValue": issued.kc.hex(),
-        "expirationTime": binding.format_timestamp(expiration),
+        "expirationTime": format_timestamp(expiration),
         "sourceMafClientID": issued.kmid,
         "suid": binding.SUID_SAEF,
         "labels": [],
@@ -464,10 +419,10 @@ def answer_retrieval(
 def run_sut_maf(case: Case, configuration: dict[str, Any], plan: MafPlan) -> MafCase:
     """The harness is Entity A and Entity B around a SUT MAF."""
     ixit = case.profile.ixit
-    timeout = float(ixit.timeout)
+    timeout = case_timeout(ixit, case.transport, plan.handshake)
     deadline = time.monotonic() + timeout
     observed = MafCase(Role.MAF)
-    request = _request(case, Role.MAF, configuration)
+    request = _request(case, Role.MAF, configuration, timeout)
     request.listen = Address(ixit.host, 0)
     request.services = {"maf_handshake": request.listen, "key_retrieval": Address(ixit.host, 0)}
     request.exports = []
@@ -477,14 +432,14 @@ def run_sut_maf(case: Case, configuration: dict[str, Any], plan: MafPlan) -> Maf
     primary = wait_ready(session, timeout)
     handshake_at = sut_endpoint(session, "maf_handshake", primary)
     retrieval_at = sut_endpoint(session, "key_retrieval", None) if retrievals else None
-    played = play_client(plan.handshake, handshake_at, case.transport, _left(deadline))
+    played = play_client(plan.handshake, handshake_at, case.transport, left(deadline))
     exchange = played.exchange(Role.ENTITY_A, plan.handshake, None)
     exported = None
     if exchange.ending.kind == "established":
         exported = split_export(exchange.export(CONNECTION_LABEL.encode(), EXPORT_LENGTH, None))
     handshake = MafHandshake(exchange, None, exported)
     observed.maf_handshakes.append(handshake)
-    _record(
+    record_leg(
         case, "maf_handshake", Role.ENTITY_A, Role.MAF, exchange.ending.describe(), exchange.trace
     )
     relative = plan.relative_key_id(handshake)
@@ -498,24 +453,20 @@ def run_sut_maf(case: Case, configuration: dict[str, Any], plan: MafPlan) -> Maf
             key,
             _maf_fqdn(configuration),
             json_body=binding.request_body(relative),
-            deadline=time.monotonic() + _left(deadline),
+            deadline=time.monotonic() + left(deadline),
         )
         if leg.result.response is not None:
             leg.status = leg.result.response.status
         observed.key_retrievals.append(leg)
         summary = f"HTTP {leg.status}" if leg.status else leg.result.detail
-        _record(case, "key_retrieval", Role.ENTITY_B, Role.MAF, summary, leg.trace)
-    observed.sut_result = sut_result(case, session, _left(deadline) + 1.0)
+        record_leg(case, "key_retrieval", Role.ENTITY_B, Role.MAF, summary, leg.trace)
+    observed.sut_result = sut_result(case, session, left(deadline) + 1.0)
     _attach(observed)
     return observed
 
 
 def _maf_fqdn(configuration: dict[str, Any]) -> str:
     return str(configuration.get("mafIdentifier", ""))
-
-
-def _left(deadline: float) -> float:
-    return max(deadline - time.monotonic(), 0.05)
 
 
 def _attach(observed: MafCase) -> None:

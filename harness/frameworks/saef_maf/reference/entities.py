@@ -142,6 +142,9 @@ class Party:
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._stopped = False
+        # Whether a failed handshake ends with libssl's fatal alert (False: a silent-abort
+        # mutant of a framework that builds on these parties withholds it).
+        self.send_alert_on_failure = True
 
     @property
     def dtls(self) -> bool:
@@ -208,6 +211,7 @@ class Party:
             cookies=cookies,
             mtu=settings.mtu,
             retransmission_timeout=settings.retransmission_timeout,
+            send_on_failure=self.send_alert_on_failure,
         )
 
     def _outcome(self, outcome: PumpOutcome, handshake: Handshake) -> Handshake:
@@ -263,7 +267,9 @@ class Party:
                 sock, handshake.endpoint, datagram, peer=(host, port)
             )
         else:
-            handshake.pump = SocketPump(sock, handshake.endpoint, self.deadline)
+            handshake.pump = SocketPump(
+                sock, handshake.endpoint, self.deadline, self.send_alert_on_failure
+            )
         return self._outcome(handshake.pump.handshake(), handshake)
 
     def serve_handshake(
@@ -304,7 +310,9 @@ class Party:
         self._track(sock)
         handshake.extras["socket"] = sock
         handshake.endpoint = TlsEndpoint(context)
-        handshake.pump = SocketPump(sock, handshake.endpoint, self.deadline)
+        handshake.pump = SocketPump(
+            sock, handshake.endpoint, self.deadline, self.send_alert_on_failure
+        )
         return self._outcome(handshake.pump.handshake(), handshake)
 
     def end(self, handshake: Handshake) -> None:
