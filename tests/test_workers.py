@@ -143,7 +143,7 @@ def _config(**options: object) -> types.SimpleNamespace:
 
 def test_split_problem_reads_the_parsed_options() -> None:
     """What the words of PYTEST_ADDOPTS cannot show: the options as pytest parsed them."""
-    whole = {"numprocesses": 2, "tx": ["popen", "popen"], "dist": "load", "looponfail": False}
+    whole = {"numprocesses": 2, "tx": ["popen", "popen"], "dist": "worksteal", "looponfail": False}
     assert split_problem(_config(**whole), 2) is None  # type: ignore[arg-type]
     assert split_problem(_config(), 1) is None  # type: ignore[arg-type]
     assert "looponfail" in split_problem(_config(looponfail=True), 1)  # type: ignore[arg-type, operator]

@@ -30,7 +30,9 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 ALGORITHMS: dict[str, int] = {"sha-256": 32, "sha-256-128": 16, "sha-256-120": 15}
 
 # ni URI, RFC 6920 section 3: "ni:" "//" [authority] "/" alg ";" val ["?" query].
-_NI = re.compile(r"^ni://(?P<authority>[^/?#]*)/(?P<alg>[^;/?#]+);(?P<val>[A-Za-z0-9_-]+)(?:\?(?P<query>.*))?$")
+_NI = re.compile(
+    r"^ni://(?P<authority>[^/?#]*)/(?P<alg>[^;/?#]+);(?P<val>[A-Za-z0-9_-]+)(?:\?(?P<query>.*))?$"
+)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ self-signed (one certificate whose issuer equals its subject):
   name-present               SAEF-CERT-07  the Name is in an allowed name field
   key-hash-equals-root-of-trust SAEF-CERT-08  the certificate's key hash matches the RoT
   certificate-profile        PARAMETERS.md 6  P-256 key, ECDSA-SHA256, keyUsage
-  chain-valid                SAEF-CERT-04/11  its own signature verifies, within validity
+  self-signature-valid       SAEF-CERT-04/11  its own signature verifies, within validity
 
 chained (anything else):
   name-present               SAEF-CERT-09  the Name is in an allowed field of the leaf
@@ -41,7 +41,7 @@ Every rule also applies to the certificate-based SBF (SBF-CERT-06, SBF-CERT-07).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -86,6 +86,7 @@ class CertificateVerdict:
     rule: str | None = None
     requirement: str | None = None
     reason: str = ""
+    alert: str | None = None  # RFC 5246 alert to refuse with (None when accepted)
     name_field: str | None = None  # where the Certificate Name was found
     anchor_index: int | None = None  # chain element whose key is the Root of Trust
 
@@ -96,15 +97,26 @@ class CertificateVerdict:
 
 
 class _Refusal(Exception):
-    def __init__(self, rule: str, reason: str) -> None:
+    def __init__(self, rule: str, reason: str, alert: str | None = None) -> None:
         super().__init__(reason)
         self.rule = rule
         self.reason = reason
+        self.alert = alert or ALERTS.get(rule, "bad_certificate")
+
+
+# The RFC 5246 7.2.2 alert a refusing verifier sends (the seeds name none; the verdict's
+# rule, not the alert, is what the suite judges). Expiry inside chain-valid and
+# self-signature-valid is certificate_expired ("expired or is not currently valid").
+ALERTS: dict[str, str] = {
+    "certificate-profile": "unsupported_certificate",
+    "chain-to-root-of-trust": "unknown_ca",
+}
 
 
 @dataclass(frozen=True)
 class _Trusted:
     name: str
+    text: str  # otherEntityRootOfTrust as configured
     identifier: rot.PublicKeyIdentifier | None  # ni URI form
     spki: bytes | None  # the public key itself ("or hash thereof": the key form)
 
@@ -127,8 +139,8 @@ def _parse_trusted(trusted: TrustedInputs) -> _Trusted:
             key = serialization.load_pem_public_key(value.encode("ascii"))
         except ValueError as exc:
             raise ValueError(f"otherEntityRootOfTrust: public key does not load: {exc}") from exc
-        return _Trusted(name, None, rot.spki_der(key))
-    return _Trusted(name, rot.parse_ni(value, "otherEntityRootOfTrust"), None)
+        return _Trusted(name, value, None, rot.spki_der(key))
+    return _Trusted(name, value, rot.parse_ni(value, "otherEntityRootOfTrust"), None)
 
 
 def certificate_names(certificate: x509.Certificate) -> list[tuple[str, str]]:
@@ -205,9 +217,17 @@ def _key_usage(certificate: x509.Certificate) -> x509.KeyUsage | None:
 def _check_time(certificate: x509.Certificate, index: int, when: dt.datetime) -> None:
     start, end = certificate.not_valid_before_utc, certificate.not_valid_after_utc
     if when < start:
-        raise _Refusal("chain-valid", f"certificate {index} is not yet valid (notBefore {start:%Y-%m-%dT%H:%M:%SZ})")
+        raise _Refusal(
+            "chain-valid",
+            f"certificate {index} is not yet valid (notBefore {start:%Y-%m-%dT%H:%M:%SZ})",
+            "certificate_expired",
+        )
     if when > end:
-        raise _Refusal("chain-valid", f"certificate {index} has expired (notAfter {end:%Y-%m-%dT%H:%M:%SZ})")
+        raise _Refusal(
+            "chain-valid",
+            f"certificate {index} has expired (notAfter {end:%Y-%m-%dT%H:%M:%SZ})",
+            "certificate_expired",
+        )
 
 
 def _check_signature(child: x509.Certificate, issuer: x509.Certificate, index: int) -> None:
@@ -229,7 +249,10 @@ def _check_issuer(issuer: x509.Certificate, index: int, ca_below: int) -> None:
     except x509.ExtensionNotFound:
         constraints = None
     if constraints is None or not constraints.ca:
-        raise _Refusal("chain-valid", f"certificate {index} issues a certificate but is not a CA (basicConstraints cA)")
+        raise _Refusal(
+            "chain-valid",
+            f"certificate {index} issues a certificate but is not a CA (basicConstraints cA)",
+        )
     if constraints.path_length is not None and ca_below > constraints.path_length:
         raise _Refusal(
             "chain-valid",
@@ -237,7 +260,9 @@ def _check_issuer(issuer: x509.Certificate, index: int, ca_below: int) -> None:
         )
     usage = _key_usage(issuer)
     if usage is not None and not usage.key_cert_sign:
-        raise _Refusal("chain-valid", f"certificate {index} issues a certificate without keyUsage keyCertSign")
+        raise _Refusal(
+            "chain-valid", f"certificate {index} issues a certificate without keyUsage keyCertSign"
+        )
 
 
 def _decode(chain: Sequence[bytes | str]) -> list[x509.Certificate]:
@@ -252,7 +277,9 @@ def _decode(chain: Sequence[bytes | str]) -> list[x509.Certificate]:
                 decoded.append(x509.load_der_x509_certificate(item))
             decoded[-1].extensions  # noqa: B018 - parse the extensions now, not later
         except ValueError as exc:
-            raise _Refusal("certificate-decodes", f"certificate {index} does not decode: {exc}") from None
+            raise _Refusal(
+                "certificate-decodes", f"certificate {index} does not decode: {exc}"
+            ) from None
     return decoded
 
 
@@ -282,16 +309,20 @@ def verify_peer_certificate(
         return _verify_chained(certificates, parsed, when)
     except _Refusal as refusal:
         rule = refusal.rule
-        requirement = RULES["name-present-chained" if (rule, path) == ("name-present", CHAINED) else rule]
-        return CertificateVerdict(False, path, rule, requirement, refusal.reason)
+        requirement = RULES[
+            "name-present-chained" if (rule, path) == ("name-present", CHAINED) else rule
+        ]
+        return CertificateVerdict(False, path, rule, requirement, refusal.reason, refusal.alert)
 
 
-def _verify_self_signed(leaf: x509.Certificate, trusted: _Trusted, when: dt.datetime) -> CertificateVerdict:
-    if trusted.name != trusted.identifier_text if False else trusted.name != _rot_text(trusted):  # noqa: SIM222
+def _verify_self_signed(
+    leaf: x509.Certificate, trusted: _Trusted, when: dt.datetime
+) -> CertificateVerdict:
+    if trusted.name != trusted.text:
         raise _Refusal(
             "name-equals-root-of-trust",
             "the peer certificate is self-signed, so the configured Certificate Name and "
-            f"Root of Trust must be identical; they are {trusted.name!r} and {_rot_text(trusted)!r}",
+            f"Root of Trust must be identical; they are {trusted.name!r} and {trusted.text!r}",
         )
     field_name = _name_field(leaf, trusted.name, "name-present")
     if not trusted.matches(leaf):
@@ -305,17 +336,14 @@ def _verify_self_signed(leaf: x509.Certificate, trusted: _Trusted, when: dt.date
         _check_signature(leaf, leaf, 0)
         _check_time(leaf, 0, when)
     except _Refusal as refusal:
-        raise _Refusal("self-signature-valid", refusal.reason) from None
+        raise _Refusal("self-signature-valid", refusal.reason, refusal.alert) from None
     return CertificateVerdict(
-        True, SELF_SIGNED, reason=f"Certificate Name in {field_name}; key hash is the Root of Trust",
-        name_field=field_name, anchor_index=0,
+        True,
+        SELF_SIGNED,
+        reason=f"Certificate Name in {field_name}; key hash is the Root of Trust",
+        name_field=field_name,
+        anchor_index=0,
     )
-
-
-def _rot_text(trusted: _Trusted) -> str:
-    if trusted.identifier is not None:
-        return trusted.identifier.uri()
-    return "(a public key)"
 
 
 def _verify_chained(
@@ -325,7 +353,9 @@ def _verify_chained(
     anchor = next(
         (i for i in range(1, len(certificates)) if trusted.matches(certificates[i])), None
     )
-    for index, certificate in enumerate(certificates[: (anchor or 0) + 1] if anchor else certificates[:1]):
+    # The profile binds every certificate the verdict relies on: the leaf alone when no
+    # anchor is found, else the leaf up to the anchor.
+    for index, certificate in enumerate(certificates[: 1 if anchor is None else anchor + 1]):
         _check_profile(certificate, index, leaf=index == 0)
     if anchor is None:
         raise _Refusal(
@@ -353,3 +383,24 @@ def _verify_chained(
         name_field=field_name,
         anchor_index=anchor,
     )
+
+
+def engine_check(
+    trusted: TrustedInputs, validation_time: dt.datetime | None = None
+) -> Callable[[list[bytes]], tuple[str, str] | None]:
+    """This verifier in the shape of the engine's certificate callback.
+
+    harness/tls/certificates.py ``CertificateCheck``: called with the DER chain of the
+    Certificate message, returns None to accept or (alert, reason) to refuse. The
+    configured inputs are checked here, once, so a bad configuration fails before any
+    handshake (ValueError naming the field).
+    """
+    _parse_trusted(trusted)
+
+    def check(chain: list[bytes]) -> tuple[str, str] | None:
+        verdict = verify_peer_certificate(chain, trusted, validation_time)
+        if verdict.accepted:
+            return None
+        return (verdict.alert or "bad_certificate", str(verdict))
+
+    return check

@@ -239,9 +239,7 @@ class MafPlan:
 # --- running -----------------------------------------------------------------------------------
 
 
-def _request(
-    case: Case, role: Role, configuration: dict[str, Any], timeout: float
-) -> SutRequest:
+def _request(case: Case, role: Role, configuration: dict[str, Any], timeout: float) -> SutRequest:
     return SutRequest(
         role=role,
         framework=Framework.SAEF_MAF,

@@ -33,7 +33,7 @@ from harness.key_export import (
     parse_key_identifier,
     split_export,
 )
-from harness.legs.tls_psk import play_client, play_server
+from harness.legs.tls_psk import case_timeout, play_client, play_server
 from harness.observations import Exchange, PeerPlan
 from harness.onem2m_values import format_timestamp, refusal
 from harness.spec_profile import SpecProfile
@@ -265,7 +265,7 @@ class MafSutPlan:
 # --- running ------------------------------------------------------------------------------------
 
 
-def _request(case: Case, role: Role, configuration: dict[str, Any]) -> SutRequest:
+def _request(case: Case, role: Role, configuration: dict[str, Any], timeout: float) -> SutRequest:
     exports = [ExportRequest(*BOOTSTRAP_EXPORT)] if role in (Role.ENROLEE, Role.MEF) else []
     return SutRequest(
         role=role,
@@ -273,7 +273,7 @@ def _request(case: Case, role: Role, configuration: dict[str, Any]) -> SutReques
         transport=case.transport,
         configuration=configuration,
         cipher_suites=list(case.profile.ics.cipher_suites),
-        timeout=float(case.profile.ixit.timeout),
+        timeout=timeout,
         exports=exports,
         test_case=case.info.tp,
     )
@@ -293,13 +293,38 @@ def run_sut_enrolee(case: Case, configuration: dict[str, Any], plan: EnroleePlan
     """The harness is the MEF and the MAF around a SUT Enrolee."""
     ixit = case.profile.ixit
     spec = case.spec
-    timeout = float(ixit.timeout)
-    deadline = time.monotonic() + timeout
     store = KeStore(plan.mef_fqdn)
     observed = SbfCase(Role.ENROLEE, store=store)
+    provisioned: dict[str, bytes] = {}  # KmID -> Km, once the first contact fetched it
+    current: dict[str, Any] = {}
+
+    def right_km(identity: bytes) -> bytes | None:
+        text = identity.decode(errors="replace")
+        held = store.by_ke_id(text)
+        current["held"] = held
+        if held is not None:
+            km = master_credential(spec, held.ke, plan.maf_id)
+            kmid = plan.kmid or derived_kmid(km, plan.maf_id)
+            provisioned[kmid] = km
+            current["kmid"] = kmid
+            return km
+        current["kmid"] = next(iter(provisioned), None)
+        return provisioned.get(text)
+
+    def maf_lookup(identity: bytes) -> bytes | None:
+        km = right_km(identity)
+        held = current.get("held")
+        if plan.wrong_maf_id is None or held is None:
+            return km
+        return master_credential(spec, held.ke, plan.wrong_maf_id)
+
+    plan.maf.psk_lookup = maf_lookup
+    plan.maf.peer_psk_lookup = right_km if plan.wrong_maf_id is not None else None
+    timeout = case_timeout(ixit, case.transport, plan.mef, plan.maf)
+    deadline = time.monotonic() + timeout
     mef_listener = open_listener(case, case.transport, ixit.host)
     maf_listener = open_listener(case, case.transport, ixit.host)
-    request = _request(case, Role.ENROLEE, configuration)
+    request = _request(case, Role.ENROLEE, configuration, timeout)
     request.connect = address_of(mef_listener)
     request.peers = {"mef": request.connect, "maf": address_of(maf_listener)}
     request.expected_legs = {"maf_handshake": plan.contacts}
@@ -327,31 +352,6 @@ def run_sut_enrolee(case: Case, configuration: dict[str, Any], plan: EnroleePlan
         return served
 
     mef_party = PartyThread("MEF", serve_mef)
-    provisioned: dict[str, bytes] = {}  # KmID -> Km, once the first contact fetched it
-    current: dict[str, Any] = {}
-
-    def right_km(identity: bytes) -> bytes | None:
-        text = identity.decode(errors="replace")
-        held = store.by_ke_id(text)
-        current["held"] = held
-        if held is not None:
-            km = master_credential(spec, held.ke, plan.maf_id)
-            kmid = plan.kmid or derived_kmid(km, plan.maf_id)
-            provisioned[kmid] = km
-            current["kmid"] = kmid
-            return km
-        current["kmid"] = next(iter(provisioned), None)
-        return provisioned.get(text)
-
-    def maf_lookup(identity: bytes) -> bytes | None:
-        km = right_km(identity)
-        held = current.get("held")
-        if plan.wrong_maf_id is None or held is None:
-            return km
-        return master_credential(spec, held.ke, plan.wrong_maf_id)
-
-    plan.maf.psk_lookup = maf_lookup
-    plan.maf.peer_psk_lookup = right_km if plan.wrong_maf_id is not None else None
     while readable(maf_listener, sut.done, deadline):
         current.clear()
         played = play_server(plan.maf, maf_listener, case.transport, left(deadline))
@@ -376,11 +376,11 @@ def run_sut_enrolee(case: Case, configuration: dict[str, Any], plan: EnroleePlan
 def run_sut_mef(case: Case, configuration: dict[str, Any], plan: MefPlan) -> SbfCase:
     """The harness is the Enrolee and the MAF around a SUT MEF."""
     ixit = case.profile.ixit
-    timeout = float(ixit.timeout)
+    timeout = case_timeout(ixit, case.transport, plan.enrolee)
     deadline = time.monotonic() + timeout
     store = KeStore(plan.mef_fqdn)
     observed = SbfCase(Role.MEF, store=store)
-    request = _request(case, Role.MEF, configuration)
+    request = _request(case, Role.MEF, configuration, timeout)
     request.listen = Address(ixit.host, 0)
     request.services = {"bootstrap": request.listen, "credential_fetch": Address(ixit.host, 0)}
     request.expected_legs = {"bootstrap": 1, "credential_fetch": len(plan.fetches)}
@@ -455,11 +455,11 @@ def answer_fetch(
 def run_sut_maf(case: Case, configuration: dict[str, Any], plan: MafSutPlan) -> SbfCase:
     """The harness is the Enrolee and the MEF around a SUT MAF."""
     ixit = case.profile.ixit
-    timeout = float(ixit.timeout)
+    timeout = case_timeout(ixit, case.transport, *plan.contacts)
     deadline = time.monotonic() + timeout
     observed = SbfCase(Role.MAF, store=plan.store)
     mef_listener = open_listener(case, Transport.TLS, ixit.host)
-    request = _request(case, Role.MAF, configuration)
+    request = _request(case, Role.MAF, configuration, timeout)
     request.listen = Address(ixit.host, 0)
     request.services = {"maf_handshake": request.listen}
     request.peers = {"mef": address_of(mef_listener)}

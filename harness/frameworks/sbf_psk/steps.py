@@ -282,6 +282,7 @@ def enrolee_bad_kpm_id(case: Case, identity: str) -> None:
 @given("the harness Enrolee uses a Kpm with one bit flipped")
 def enrolee_wrong_kpm(case: Case) -> None:
     plan = case.state["sbf_plan"].enrolee
+    plan.faults["peer_psk"] = plan.psk  # only to read the SUT's encrypted alert
     plan.psk = _flip(plan.psk)
 
 
@@ -468,6 +469,7 @@ def ke_id_of_other_mef(case: Case) -> None:
 @given("the harness Enrolee uses a Km with one bit flipped")
 def enrolee_wrong_km(case: Case) -> None:
     contact = case.state["sbf_plan"].contacts[0]
+    contact.faults["peer_psk"] = contact.psk  # only to read the SUT's encrypted alert
     contact.psk = _flip(contact.psk)
 
 
