@@ -28,7 +28,7 @@ from typing import Any
 from harness.frameworks.saef_maf.reference.faults import CONNECTION_LABEL, FaultSet
 from harness.reference.account import alert_summary
 from harness.reference.ciphers import cipher_list, known
-from harness.reference.config import DatagramSettings
+from harness.reference.config import ConfigurationError, DatagramSettings
 from harness.reference.datagram import CookieExchange, DatagramPump
 from harness.reference.endpoint import Deadline, PumpOutcome, SocketPump, TlsEndpoint
 from harness.reference.libssl import SslConnection, SslContext
@@ -52,6 +52,9 @@ DEFAULT_DATAGRAM = DatagramSettings()
 
 Pump = SocketPump | DatagramPump
 PskServerCallback = Callable[[bytes], bytes | None]
+
+
+JOIN_GRACE = 2.0  # seconds beyond the deadline a service thread may take to report
 
 
 def timestamp(posix: float) -> str:
@@ -145,6 +148,10 @@ class Party:
         # Whether a failed handshake ends with libssl's fatal alert (False: a silent-abort
         # mutant of a framework that builds on these parties withholds it).
         self.send_alert_on_failure = True
+        self.endpoints: dict[str, Address] = {}  # served endpoints, for the ready event
+        self._early: SutResult | None = None  # the result when the case cannot start
+        self._legs: list[LegResult] = []  # legs recorded by concurrent services
+        self._state = threading.Condition()  # guards _legs (and a role's shared tables)
 
     @property
     def dtls(self) -> bool:
@@ -183,6 +190,95 @@ class Party:
 
     def _suites(self) -> list[int]:
         return known(self.request.cipher_suites)
+
+    def run(self) -> SutResult:
+        """The role's case (``_run``), always ended with a result: a configuration the
+        role cannot use, or any failure of the reference itself, is reported as error
+        (the reference must report, never crash the thread), and every socket is closed."""
+        if self._early is not None:
+            return self._early
+        try:
+            return self._finish(self._run())
+        except ConfigurationError as exc:
+            return SutResult(Status.ERROR, detail=f"configuration: {exc}")
+        except Exception as exc:
+            return self._finish(SutResult(Status.ERROR, detail=f"{type(exc).__name__}: {exc}"))
+        finally:
+            self.stop()
+
+    def _run(self) -> SutResult:
+        raise NotImplementedError
+
+    def _configure(self, parse: Callable[[dict[str, Any]], Any]) -> Any | None:
+        """The role's configuration, or None with the result that ends the case at once
+        (a configuration error, or no requested cipher suite the reference knows)."""
+        try:
+            config = parse(self.request.configuration)
+        except ConfigurationError as exc:
+            self._early = SutResult(Status.ERROR, detail=f"configuration: {exc}")
+            return None
+        if not self._suites():
+            self._early = SutResult(Status.UNSUPPORTED, detail="no requested suite is known")
+            return None
+        return config
+
+    def _bind_services(self, *services: tuple[str, bool]) -> list[socket.socket]:
+        """Bind each named service, ``(name, handshake)``: a handshake service is (D)TLS
+        per the request's transport, any other TLS over TCP. The first falls back to
+        ``request.listen``, the others to its host; ``endpoints`` records where each is."""
+        sockets = []
+        primary: Address | None = None
+        for name, handshake in services:
+            fallback = (
+                (self.request.listen or Address("127.0.0.1", 0))
+                if primary is None
+                else Address(primary.host, 0)
+            )
+            address = self.request.services.get(name) or fallback
+            kind = socket.SOCK_DGRAM if handshake and self.dtls else socket.SOCK_STREAM
+            sock = self._bind(address, kind)
+            host, port = sock.getsockname()[:2]
+            self.endpoints[name] = Address(host, port)
+            primary = primary or self.endpoints[name]
+            sockets.append(sock)
+        return sockets
+
+    def _run_services(self, *serves: Callable[[], None]) -> list[LegResult]:
+        """Run each service in its own thread, all bounded by the case deadline, and give
+        the legs they recorded, in the order they completed."""
+        workers = [threading.Thread(target=self._worker, args=(s,), daemon=True) for s in serves]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(self.deadline.remaining() + JOIN_GRACE)
+        self.stop()  # wakes a worker still waiting (e.g. after stop() from outside)
+        for worker in workers:
+            worker.join(JOIN_GRACE)
+        with self._state:
+            return list(self._legs)
+
+    def _worker(self, serve: Callable[[], None]) -> None:
+        try:
+            serve()
+        except Exception as exc:  # report, never crash the thread
+            self._record(
+                LegResult("error", "", Status.ERROR, detail=f"{type(exc).__name__}: {exc}")
+            )
+
+    def _record(self, leg: LegResult) -> None:
+        with self._state:
+            self._legs.append(leg)
+
+    def _serve_legs(self, name: str, serve_one: Callable[[], LegResult]) -> None:
+        """Serve ``request.legs_expected(name)`` legs one after another, recording each;
+        stop early once stopped, or when a leg timed out at the case deadline."""
+        for _ in range(self.request.legs_expected(name)):
+            leg = serve_one()
+            if self._stopped and leg.status is Status.ERROR:
+                return  # ended by stop(): not a leg anyone ran
+            self._record(leg)
+            if self._stopped or (leg.status is Status.TIMEOUT and self.deadline.expired):
+                return
 
     def _bind(self, address: Address, kind: socket.SocketKind) -> socket.socket:
         sock = self._track(socket.socket(socket.AF_INET, kind))
@@ -321,6 +417,29 @@ class Party:
         sock = handshake.extras.pop("socket", None)
         if sock is not None:
             self._forget(sock)
+
+
+def leg_summary(main: LegResult | None, legs: list[LegResult], nothing: SutResult) -> SutResult:
+    """The SUT result: every leg, and ``main``'s fields at the top level (``nothing``
+    when there is no such leg)."""
+    if main is None:
+        return nothing
+    return SutResult(
+        main.status,
+        cipher_suite=main.cipher_suite,
+        peer_identity=main.peer_identity,
+        psk_identity=main.psk_identity,
+        alert=main.alert,
+        keys=dict(main.keys),
+        detail=main.detail,
+        legs=legs,
+    )
+
+
+def summary(legs: list[LegResult], nothing: str) -> SutResult:
+    """Every leg, and the last one's fields at the top level (``nothing``: the detail
+    of the timeout when no leg ran)."""
+    return leg_summary(legs[-1] if legs else None, legs, SutResult(Status.TIMEOUT, detail=nothing))
 
 
 def connection_export(handshake: Handshake, faults: FaultSet) -> bytes:

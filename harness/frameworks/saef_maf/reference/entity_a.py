@@ -26,6 +26,7 @@ from harness.frameworks.saef_maf.reference.entities import (
     Party,
     connection_export,
     form_kc,
+    leg_summary,
 )
 from harness.frameworks.saef_maf.reference.faults import CONNECTION_LABEL
 from harness.reference.account import exports
@@ -43,16 +44,6 @@ class HeldKc:
 
 class EntityA(Party):
     role = Role.ENTITY_A
-
-    def run(self) -> SutResult:
-        try:
-            return self._finish(self._run())
-        except ConfigurationError as exc:
-            return SutResult(Status.ERROR, detail=f"configuration: {exc}")
-        except Exception as exc:  # the reference must report, never crash the thread
-            return self._finish(SutResult(Status.ERROR, detail=f"{type(exc).__name__}: {exc}"))
-        finally:
-            self.stop()
 
     def _run(self) -> SutResult:
         config = EntityAConfig.from_configuration(self.request.configuration)
@@ -169,15 +160,4 @@ def _summary(legs: list[LegResult]) -> SutResult:
     last leg's when no association ran)."""
     associations = [leg for leg in legs if leg.name == "association"]
     main = associations[-1] if associations else (legs[-1] if legs else None)
-    if main is None:
-        return SutResult(Status.ERROR, detail="no leg ran")
-    return SutResult(
-        main.status,
-        cipher_suite=main.cipher_suite,
-        peer_identity=main.peer_identity,
-        psk_identity=main.psk_identity,
-        alert=main.alert,
-        keys=dict(main.keys),
-        detail=main.detail,
-        legs=legs,
-    )
+    return leg_summary(main, legs, SutResult(Status.ERROR, detail="no leg ran"))

@@ -32,6 +32,7 @@ from harness.frameworks.saef_maf.reference.entities import (
     CREDENTIAL_TYPE_KMID,
     Handshake,
     Party,
+    leg_summary,
     parse_timestamp,
     split_kc_id,
 )
@@ -39,7 +40,6 @@ from harness.frameworks.saef_maf.reference.faults import FaultSet, RetrievedKey
 from harness.frameworks.saef_maf.reference.http_channel import ChannelHTTPConnection, TlsChannel
 from harness.reference.account import exports
 from harness.reference.ciphers import MANDATORY_TLS_SUITE
-from harness.reference.config import ConfigurationError
 from harness.reference.endpoint import SocketPump
 from harness.reference.libssl import error_queue_text
 from harness.sut.contract import Address, LegResult, Role, Status, SutRequest, SutResult
@@ -54,39 +54,16 @@ class EntityB(Party):
     def __init__(self, request: SutRequest, faults: FaultSet) -> None:
         super().__init__(request, faults)
         self._listener: socket.socket | None = None
-        self._early: SutResult | None = None
         self.config: EntityBConfig | None = None
         self._last: RetrievedKey | None = None  # only the b_uses_cached_key mutant reads it
 
     def bind(self) -> Address | None:
         """Validate the configuration and bind the association socket (caller's thread)."""
-        try:
-            self.config = EntityBConfig.from_configuration(self.request.configuration)
-        except ConfigurationError as exc:
-            self._early = SutResult(Status.ERROR, detail=f"configuration: {exc}")
+        self.config = self._configure(EntityBConfig.from_configuration)
+        if self.config is None:
             return None
-        if not self._suites():
-            self._early = SutResult(Status.UNSUPPORTED, detail="no requested suite is known")
-            return None
-        listen = (
-            self.request.services.get("association")
-            or self.request.listen
-            or Address("127.0.0.1", 0)
-        )
-        kind = socket.SOCK_DGRAM if self.dtls else socket.SOCK_STREAM
-        self._listener = self._bind(listen, kind)
-        host, port = self._listener.getsockname()[:2]
-        return Address(host, port)
-
-    def run(self) -> SutResult:
-        if self._early is not None:
-            return self._early
-        try:
-            return self._finish(self._run())
-        except Exception as exc:
-            return self._finish(SutResult(Status.ERROR, detail=f"{type(exc).__name__}: {exc}"))
-        finally:
-            self.stop()
+        (self._listener,) = self._bind_services(("association", True))
+        return self.endpoints["association"]
 
     def _run(self) -> SutResult:
         assert self.config is not None and self._listener is not None
@@ -101,19 +78,8 @@ class EntityB(Party):
             if outcome in (Status.TIMEOUT, Status.ERROR) and self.deadline.expired:
                 break
         associations = [leg for leg in legs if leg.name == "association"]
-        if not associations:
-            return SutResult(Status.TIMEOUT, detail="no association attempt expected", legs=legs)
-        main = associations[-1]
-        return SutResult(
-            main.status,
-            cipher_suite=main.cipher_suite,
-            peer_identity=main.peer_identity,
-            psk_identity=main.psk_identity,
-            alert=main.alert,
-            keys=dict(main.keys),
-            detail=main.detail,
-            legs=legs,
-        )
+        nothing = SutResult(Status.TIMEOUT, detail="no association attempt expected", legs=legs)
+        return leg_summary(associations[-1] if associations else None, legs, nothing)
 
     def _serve(
         self, config: EntityBConfig, listener: socket.socket, legs: list[LegResult]

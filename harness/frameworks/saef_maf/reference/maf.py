@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,18 +36,17 @@ from harness.frameworks.saef_maf.reference.entities import (
     Party,
     connection_export,
     form_kc,
+    summary,
     timestamp,
 )
 from harness.frameworks.saef_maf.reference.entity_b import KEY_RETRIEVAL_PATH
 from harness.frameworks.saef_maf.reference.faults import CONNECTION_LABEL, FaultSet
 from harness.frameworks.saef_maf.reference.http_channel import TlsChannel
 from harness.reference.ciphers import PROFILE_SUITES
-from harness.reference.config import ConfigurationError
 from harness.reference.endpoint import SocketPump
 from harness.sut.contract import Address, LegResult, Role, Status, SutRequest, SutResult
 
 MAX_REQUEST = 16 * 1024
-JOIN_GRACE = 2.0  # seconds beyond the deadline a worker may take to report
 
 
 @dataclass(frozen=True)
@@ -119,88 +117,33 @@ class Maf(Party):
 
     def __init__(self, request: SutRequest, faults: FaultSet) -> None:
         super().__init__(request, faults)
-        self._early: SutResult | None = None
         self.config: MafConfig | None = None
         self._handshake_listener: socket.socket | None = None
         self._retrieval_listener: socket.socket | None = None
         self._issued: dict[str, IssuedKc] = {}  # RelativeKcID, lower case -> Kc
-        self._legs: list[LegResult] = []
-        self._state = threading.Lock()
-        self.endpoints: dict[str, Address] = {}
 
     def bind(self) -> Address | None:
         """Validate the configuration and bind both services (caller's thread)."""
-        try:
-            self.config = MafConfig.from_configuration(self.request.configuration)
-        except ConfigurationError as exc:
-            self._early = SutResult(Status.ERROR, detail=f"configuration: {exc}")
+        self.config = self._configure(MafConfig.from_configuration)
+        if self.config is None:
             return None
-        if not self._suites():
-            self._early = SutResult(Status.UNSUPPORTED, detail="no requested suite is known")
-            return None
-        services = self.request.services
-        primary = services.get("maf_handshake") or self.request.listen or Address("127.0.0.1", 0)
-        retrieval = services.get("key_retrieval") or Address(primary.host, 0)
-        kind = socket.SOCK_DGRAM if self.dtls else socket.SOCK_STREAM
-        self._handshake_listener = self._bind(primary, kind)
-        self._retrieval_listener = self._bind(retrieval, socket.SOCK_STREAM)
-        for name, sock in (
-            ("maf_handshake", self._handshake_listener),
-            ("key_retrieval", self._retrieval_listener),
-        ):
-            host, port = sock.getsockname()[:2]
-            self.endpoints[name] = Address(host, port)
+        self._handshake_listener, self._retrieval_listener = self._bind_services(
+            ("maf_handshake", True), ("key_retrieval", False)
+        )
         return self.endpoints["maf_handshake"]
 
     # -- the case --
 
-    def run(self) -> SutResult:
-        if self._early is not None:
-            return self._early
-        try:
-            workers = [
-                threading.Thread(target=self._worker, args=(self._serve_handshakes,), daemon=True),
-                threading.Thread(target=self._worker, args=(self._serve_retrievals,), daemon=True),
-            ]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join(self.deadline.remaining() + JOIN_GRACE)
-            self.stop()  # wakes a worker still waiting (e.g. after stop() from outside)
-            for worker in workers:
-                worker.join(JOIN_GRACE)
-            with self._state:
-                legs = list(self._legs)
-            return self._finish(_summary(legs))
-        finally:
-            self.stop()
-
-    def _worker(self, serve: Callable[[], None]) -> None:
-        try:
-            serve()
-        except Exception as exc:  # report, never crash the thread
-            self._record(
-                LegResult("error", "", Status.ERROR, detail=f"{type(exc).__name__}: {exc}")
-            )
-
-    def _record(self, leg: LegResult) -> None:
-        with self._state:
-            self._legs.append(leg)
-
-    def _should_go_on(self, leg: LegResult) -> bool:
-        return not (self._stopped or (leg.status is Status.TIMEOUT and self.deadline.expired))
+    def _run(self) -> SutResult:
+        legs = self._run_services(self._serve_handshakes, self._serve_retrievals)
+        return summary(legs, "the MAF served nothing within the timeout")
 
     # -- MAF handshakes --
 
     def _serve_handshakes(self) -> None:
         assert self.config is not None and self._handshake_listener is not None
-        for _ in range(self.request.legs_expected("maf_handshake")):
-            leg = self._maf_handshake(self.config, self._handshake_listener)
-            if self._stopped and leg.status is Status.ERROR:
-                return  # ended by stop(): not a leg anyone ran
-            self._record(leg)
-            if not self._should_go_on(leg):
-                return
+        config, listener = self.config, self._handshake_listener
+        self._serve_legs("maf_handshake", lambda: self._maf_handshake(config, listener))
 
     def _maf_handshake(self, config: MafConfig, listener: socket.socket) -> LegResult:
         seen: dict[str, Any] = {}
@@ -243,13 +186,8 @@ class Maf(Party):
 
     def _serve_retrievals(self) -> None:
         assert self.config is not None and self._retrieval_listener is not None
-        for _ in range(self.request.legs_expected("key_retrieval")):
-            leg = self._key_retrieval(self.config, self._retrieval_listener)
-            if self._stopped and leg.status is Status.ERROR:
-                return  # ended by stop(): not a leg anyone ran
-            self._record(leg)
-            if not self._should_go_on(leg):
-                return
+        config, listener = self.config, self._retrieval_listener
+        self._serve_legs("key_retrieval", lambda: self._key_retrieval(config, listener))
 
     def _key_retrieval(self, config: MafConfig, listener: socket.socket) -> LegResult:
         seen: dict[str, Any] = {}
@@ -332,19 +270,3 @@ class Maf(Party):
         if issued.entity_id and self.faults.maf_sends_entity_id():  # SAEF-MAF-19
             answer["sourceEntityID"] = issued.entity_id
         return Answer(200, answer, relative, expiration)
-
-
-def _summary(legs: list[LegResult]) -> SutResult:
-    if not legs:
-        return SutResult(Status.TIMEOUT, detail="the MAF served nothing within the timeout")
-    last = legs[-1]
-    return SutResult(
-        last.status,
-        cipher_suite=last.cipher_suite,
-        peer_identity=last.peer_identity,
-        psk_identity=last.psk_identity,
-        alert=last.alert,
-        keys=dict(last.keys),
-        detail=last.detail,
-        legs=legs,
-    )

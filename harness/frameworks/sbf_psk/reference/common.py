@@ -2,7 +2,7 @@
 
 The (D)TLS-PSK plumbing is the MAF-based SAEF reference's :class:`Party` (fresh client
 sockets, bounded server attempts, DTLS with the cookie exchange), reused unchanged; this
-module adds the SBF's identifier handling and the result summary:
+module adds the SBF's identifier handling:
 
 - :func:`identifier_key`: how a KeID or KmID is looked up. I-04: the hexBinary relative
   part is compared case-insensitively, the FQDN as a host name (case-insensitive, no
@@ -21,9 +21,9 @@ import unicodedata
 from harness.frameworks.saef_maf.reference.entities import (
     Party,
     parse_timestamp,
+    summary,
     timestamp,
 )
-from harness.sut.contract import LegResult, Status, SutResult
 
 __all__ = [
     "Party",
@@ -72,21 +72,3 @@ def wire_host_name(name: str) -> str | None:
         return normalised.encode("idna").decode("ascii")
     except UnicodeError:
         return None
-
-
-def summary(legs: list[LegResult], nothing: str) -> SutResult:
-    """Every leg, and the last one's fields at the top level (``nothing``: the detail
-    when no leg ran)."""
-    if not legs:
-        return SutResult(Status.TIMEOUT, detail=nothing)
-    last = legs[-1]
-    return SutResult(
-        last.status,
-        cipher_suite=last.cipher_suite,
-        peer_identity=last.peer_identity,
-        psk_identity=last.psk_identity,
-        alert=last.alert,
-        keys=dict(last.keys),
-        detail=last.detail,
-        legs=legs,
-    )

@@ -40,16 +40,6 @@ class Enrolee(Party):
         self.send_alert_on_failure = faults.send_alert_on_failure()
         self.sbf_faults = faults
 
-    def run(self) -> SutResult:
-        try:
-            return self._finish(self._run())
-        except ConfigurationError as exc:
-            return SutResult(Status.ERROR, detail=f"configuration: {exc}")
-        except Exception as exc:  # the reference must report, never crash the thread
-            return self._finish(SutResult(Status.ERROR, detail=f"{type(exc).__name__}: {exc}"))
-        finally:
-            self.stop()
-
     def _run(self) -> SutResult:
         config = EnroleeConfig.from_configuration(self.request.configuration)
         mef = self.request.peers.get("mef") or self.request.connect

@@ -55,7 +55,6 @@ from harness.frameworks.sbf_psk.reference.faults import SUID_REMOTE_PROVISIONED,
 from harness.key_export import derived_kmid
 from harness.reference.account import exports
 from harness.reference.ciphers import MANDATORY_TLS_SUITE
-from harness.reference.config import ConfigurationError
 from harness.reference.endpoint import SocketPump
 from harness.reference.libssl import error_queue_text
 from harness.sut.contract import Address, LegResult, Role, Status, SutRequest, SutResult
@@ -85,41 +84,16 @@ class Maf(Party):
         self.send_alert_on_failure = faults.send_alert_on_failure()
         self.sbf_faults = faults
         self._listener: socket.socket | None = None
-        self._early: SutResult | None = None
         self.config: MafConfig | None = None
         self._held: dict[str, HeldKm] = {}  # identifier_key(KeID or KmID) -> Km
-        self.endpoints: dict[str, Address] = {}
 
     def bind(self) -> Address | None:
         """Validate the configuration and bind the handshake socket (caller's thread)."""
-        try:
-            self.config = MafConfig.from_configuration(self.request.configuration)
-        except ConfigurationError as exc:
-            self._early = SutResult(Status.ERROR, detail=f"configuration: {exc}")
+        self.config = self._configure(MafConfig.from_configuration)
+        if self.config is None:
             return None
-        if not self._suites():
-            self._early = SutResult(Status.UNSUPPORTED, detail="no requested suite is known")
-            return None
-        listen = (
-            self.request.services.get("maf_handshake")
-            or self.request.listen
-            or Address("127.0.0.1", 0)
-        )
-        kind = socket.SOCK_DGRAM if self.dtls else socket.SOCK_STREAM
-        self._listener = self._bind(listen, kind)
-        host, port = self._listener.getsockname()[:2]
-        self.endpoints["maf_handshake"] = Address(host, port)
+        (self._listener,) = self._bind_services(("maf_handshake", True))
         return self.endpoints["maf_handshake"]
-
-    def run(self) -> SutResult:
-        if self._early is not None:
-            return self._early
-        try:
-            return self._finish(self._run())
-        except Exception as exc:
-            return self._finish(SutResult(Status.ERROR, detail=f"{type(exc).__name__}: {exc}"))
-        finally:
-            self.stop()
 
     def _run(self) -> SutResult:
         assert self.config is not None and self._listener is not None

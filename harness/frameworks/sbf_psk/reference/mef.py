@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,11 +56,9 @@ from harness.frameworks.sbf_psk.reference.faults import (
     KnownEnrolee,
 )
 from harness.reference.ciphers import PROFILE_SUITES
-from harness.reference.config import ConfigurationError
 from harness.reference.endpoint import SocketPump
 from harness.sut.contract import Address, LegResult, Role, Status, SutRequest, SutResult
 
-JOIN_GRACE = 2.0  # seconds beyond the deadline a worker may take to report
 BOOTSTRAP_SETTLE = 2.0  # at most this long a fetch waits for a bootstrap being finished
 MAX_REQUEST_BODY = 16 * 1024
 
@@ -139,90 +136,34 @@ class Mef(Party):
         super().__init__(request, faults)  # type: ignore[arg-type]  # Party needs .names only
         self.send_alert_on_failure = faults.send_alert_on_failure()
         self.sbf_faults = faults
-        self._early: SutResult | None = None
         self.config: MefConfig | None = None
         self._bootstrap_listener: socket.socket | None = None
         self._fetch_listener: socket.socket | None = None
         self._stored: dict[str, StoredKe] = {}  # identifier_key(KeID) -> Ke
-        self._legs: list[LegResult] = []
-        self._state = threading.Condition()
         self._settling = 0  # bootstraps past their PSK lookup, not yet stored or failed
-        self.endpoints: dict[str, Address] = {}
 
     def bind(self) -> Address | None:
         """Validate the configuration and bind both services (caller's thread)."""
-        try:
-            self.config = MefConfig.from_configuration(self.request.configuration)
-        except ConfigurationError as exc:
-            self._early = SutResult(Status.ERROR, detail=f"configuration: {exc}")
+        self.config = self._configure(MefConfig.from_configuration)
+        if self.config is None:
             return None
-        if not self._suites():
-            self._early = SutResult(Status.UNSUPPORTED, detail="no requested suite is known")
-            return None
-        services = self.request.services
-        primary = services.get("bootstrap") or self.request.listen or Address("127.0.0.1", 0)
-        fetch = services.get("credential_fetch") or Address(primary.host, 0)
-        kind = socket.SOCK_DGRAM if self.dtls else socket.SOCK_STREAM
-        self._bootstrap_listener = self._bind(primary, kind)
-        self._fetch_listener = self._bind(fetch, socket.SOCK_STREAM)
-        for name, sock in (
-            ("bootstrap", self._bootstrap_listener),
-            ("credential_fetch", self._fetch_listener),
-        ):
-            host, port = sock.getsockname()[:2]
-            self.endpoints[name] = Address(host, port)
+        self._bootstrap_listener, self._fetch_listener = self._bind_services(
+            ("bootstrap", True), ("credential_fetch", False)
+        )
         return self.endpoints["bootstrap"]
 
     # -- the case --
 
-    def run(self) -> SutResult:
-        if self._early is not None:
-            return self._early
-        try:
-            workers = [
-                threading.Thread(target=self._worker, args=(self._serve_bootstraps,), daemon=True),
-                threading.Thread(target=self._worker, args=(self._serve_fetches,), daemon=True),
-            ]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join(self.deadline.remaining() + JOIN_GRACE)
-            self.stop()  # wakes a worker still waiting
-            for worker in workers:
-                worker.join(JOIN_GRACE)
-            with self._state:
-                legs = list(self._legs)
-            return self._finish(summary(legs, "the MEF served nothing within the timeout"))
-        finally:
-            self.stop()
-
-    def _worker(self, serve: Callable[[], None]) -> None:
-        try:
-            serve()
-        except Exception as exc:  # report, never crash the thread
-            self._record(
-                LegResult("error", "", Status.ERROR, detail=f"{type(exc).__name__}: {exc}")
-            )
-
-    def _record(self, leg: LegResult) -> None:
-        with self._state:
-            self._legs.append(leg)
-
-    def _serve(self, name: str, serve_one: Callable[[], LegResult]) -> None:
-        for _ in range(self.request.legs_expected(name)):
-            leg = serve_one()
-            if self._stopped and leg.status is Status.ERROR:
-                return  # ended by stop(): not a leg anyone ran
-            self._record(leg)
-            if self._stopped or (leg.status is Status.TIMEOUT and self.deadline.expired):
-                return
+    def _run(self) -> SutResult:
+        legs = self._run_services(self._serve_bootstraps, self._serve_fetches)
+        return summary(legs, "the MEF served nothing within the timeout")
 
     # -- bootstrap --
 
     def _serve_bootstraps(self) -> None:
         assert self.config is not None and self._bootstrap_listener is not None
         config, listener = self.config, self._bootstrap_listener
-        self._serve("bootstrap", lambda: self._bootstrap(config, listener))
+        self._serve_legs("bootstrap", lambda: self._bootstrap(config, listener))
 
     def _bootstrap(self, config: MefConfig, listener: socket.socket) -> LegResult:
         faults = self.sbf_faults
@@ -287,7 +228,7 @@ class Mef(Party):
     def _serve_fetches(self) -> None:
         assert self.config is not None and self._fetch_listener is not None
         config, listener = self.config, self._fetch_listener
-        self._serve("credential_fetch", lambda: self._fetch(config, listener))
+        self._serve_legs("credential_fetch", lambda: self._fetch(config, listener))
 
     def _fetch(self, config: MefConfig, listener: socket.socket) -> LegResult:
         seen: dict[str, Any] = {}
