@@ -81,11 +81,14 @@ class KeyIdentifier:
         except ValueError:
             return None
 
+    def names(self, fqdn: str) -> bool:
+        """Whether the FQDN part is ``fqdn``: DNS names compare ignoring case and a
+        trailing dot (the MAF or MEF the identifier belongs to)."""
+        return self.fqdn.lower().rstrip(".") == fqdn.lower().rstrip(".")
+
     def matches(self, other: KeyIdentifier) -> bool:
         """I-04: the relative part compares case-insensitively; FQDNs are DNS names."""
-        return self.relative.lower() == other.relative.lower() and self.fqdn.lower().rstrip(
-            "."
-        ) == other.fqdn.lower().rstrip(".")
+        return self.relative.lower() == other.relative.lower() and self.names(other.fqdn)
 
     def __str__(self) -> str:
         return f"{self.relative}@{self.fqdn}"

@@ -77,6 +77,11 @@ class HttpsObservation:
     def tls_established(self) -> bool:
         return bool(self.connection and self.connection.established)
 
+    @property
+    def trace(self) -> Any:
+        """The connection's trace (None when no connection was made)."""
+        return self.connection.trace if self.connection is not None else None
+
 
 @dataclass
 class ServedRequest(HttpsObservation):

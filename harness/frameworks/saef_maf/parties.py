@@ -135,7 +135,7 @@ class KcStore:
 
     def by_kc_id(self, text: str) -> IssuedKc | None:
         parsed = parse_key_identifier(text)
-        if parsed is None or parsed.fqdn.lower().rstrip(".") != self.fqdn.lower().rstrip("."):
+        if parsed is None or not parsed.names(self.fqdn):
             return None
         return self.by_relative(parsed.relative)
 
@@ -165,8 +165,7 @@ class KeyRetrieval:
     @property
     def trace(self) -> Any:
         observation = self.served or self.result
-        connection = observation.connection if observation else None
-        return connection.trace if connection is not None else None
+        return observation.trace if observation is not None else None
 
 
 @dataclass

@@ -140,7 +140,7 @@ class KeStore:
 
     def by_ke_id(self, text: str) -> HeldKe | None:
         parsed = parse_key_identifier(text)
-        if parsed is None or parsed.fqdn.lower().rstrip(".") != self.fqdn.lower().rstrip("."):
+        if parsed is None or not parsed.names(self.fqdn):
             return None
         with self._lock:
             return next(
@@ -183,8 +183,7 @@ class CredentialFetch:
     @property
     def trace(self) -> Any:
         observation = self.served or self.result
-        connection = observation.connection if observation else None
-        return connection.trace if connection is not None else None
+        return observation.trace if observation is not None else None
 
 
 @dataclass
