@@ -306,8 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="m2mconf",
         description="Conformance tester for the oneM2M TS-0003 security frameworks: plays "
-        "the peer of a system under test over real (D)TLS 1.2 on loopback and gives a "
-        "verdict per test purpose.",
+        "every other party around a system under test (the peer, and the MAF or MEF where "
+        "the framework has one) over real (D)TLS 1.2 on loopback and gives a verdict per "
+        "test purpose.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
